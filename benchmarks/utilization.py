@@ -1,0 +1,82 @@
+"""Worker utilization of a Bayesian search whose trials are CPU-bound (issue: core search loop).
+
+40 trials of a 0.3 s objective doing real numpy work (no sleep), on 2 workers
+by default. Prints one JSON line; `python benchmarks/utilization.py --jobs 16`
+measures parallel efficiency on a bigger machine.
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+# one BLAS thread per process, as in the workers, so calibration matches trial cost
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+
+def _work(rounds):
+    a = np.random.RandomState(0).rand(120, 120)
+    for _ in range(rounds):
+        a = np.tanh(a @ a / 120.0)
+    return float(a.sum())
+
+
+def calibrate(seconds):
+    rounds, elapsed = 10, 0.0
+    while elapsed < 0.05:
+        rounds *= 2
+        clock = time.perf_counter()
+        _work(rounds)
+        elapsed = time.perf_counter() - clock
+    return max(1, int(rounds * seconds / elapsed))
+
+
+def make_objective(rounds):
+    def objective(params):
+        _work(rounds)
+        x, y = params["x"], params["y"]
+        # Branin, negated so that maximizing finds its minimum
+        b = (y - 5.1 / (4 * math.pi ** 2) * x ** 2 + 5 / math.pi * x - 6) ** 2 \
+            + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x) + 10
+        return -b
+    return objective
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--trials", type=int, default=40)
+    parser.add_argument("--trial-seconds", type=float, default=0.3)
+    parser.add_argument("--strategy", default="bayes")
+    args = parser.parse_args(argv)
+
+    import mlestar_nb
+
+    rounds = calibrate(args.trial_seconds)
+    space = {"x": (-5.0, 10.0), "y": (0.0, 15.0)}
+    mlestar_nb.tune(make_objective(rounds), space, trials=2 * args.jobs, jobs=args.jobs, strategy="random",
+                    journal=False, progress=False)  # warm the pool once, as a notebook session would be
+    result = mlestar_nb.tune(make_objective(rounds), space, trials=args.trials, jobs=args.jobs,
+                             strategy=args.strategy, journal=False, progress=False, seed=0)
+    m = result.metrics
+    work = args.trials * args.trial_seconds
+    print(json.dumps({
+        "figure": "worker_utilization", "strategy": args.strategy, "jobs": args.jobs, "trials": args.trials,
+        "trial_seconds_target": args.trial_seconds, "trial_seconds_median": round(m["trial_s_median"], 3),
+        "worker_utilization": round(m["worker_utilization"], 3),
+        "parallel_efficiency": round(work / (args.jobs * m["wall_s"]), 3),
+        "wall_s": round(m["wall_s"], 2), "proposal_ms_mean": round(m["proposal_ms_mean"], 1),
+        "proposal_wait_s": round(m["proposal_wait_s"], 3), "best_score": result.best_score,
+        "machine": f"{platform.machine()} {os.cpu_count()} cores", "python": sys.version.split()[0],
+        "date": time.strftime("%Y-%m-%d"),
+    }))
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""mlestar-nb: MLE-STAR's search, ablation and refinement as IPython magics.
+
+In a notebook: ``%load_ext mlestar_nb``, then ``%%mlestar_tune --space SPACE``
+on a cell that computes a score. Without IPython: ``mlestar_nb.tune(objective,
+space)``. Heavy imports (scikit-optimize, scikit-learn) wait until first use.
+"""
+__version__ = "0.1.0"
+
+__all__ = ["tune", "TuneResult", "Trial", "ConfigError", "load_ipython_extension", "unload_ipython_extension"]
+
+_LAZY = {
+    "tune": ("tuner", "tune"),
+    "TuneResult": ("result", "TuneResult"),
+    "Trial": ("result", "Trial"),
+    "ConfigError": ("errors", "ConfigError"),
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load_ipython_extension(ip):
+    """Called by ``%load_ext mlestar_nb``: register the magics."""
+    from .magics import MlestarMagics
+    ip.register_magics(MlestarMagics)
+
+
+def unload_ipython_extension(ip):
+    """Called by ``%unload_ext mlestar_nb``: remove the magics and stop warm worker pools."""
+    from .executors.local import LokyExecutor
+    from .magics import MlestarMagics
+    registry = ip.magics_manager.magics
+    for kind, names in MlestarMagics.magics.items():
+        for name in names:
+            registry[kind].pop(name, None)
+    LokyExecutor.close_warm_pools()

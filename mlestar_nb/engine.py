@@ -1,0 +1,331 @@
+"""The search loop: keep every worker busy, record each trial the moment it ends.
+
+The loop hands a new point to each free worker at once (no batches), records
+finished trials in the journal and the strategy, applies the stop rules, and
+publishes a plain snapshot to listeners (views draw it; the engine draws
+nothing). Proposals from a costly strategy are computed ahead in a background
+thread, so a free worker takes a ready point instead of waiting for a surrogate
+fit; how far ahead adapts to the ratio of proposal time to trial time.
+"""
+import collections
+import math
+import threading
+import time
+from dataclasses import dataclass
+
+from .errors import ConfigError
+from .executors import WorkerLost
+from .result import Trial, summarize_durations
+from .trial import run_trial
+
+
+@dataclass
+class StopRules:
+    budget: int
+    timeout: float = None
+    patience: int = None
+    target: float = None
+    maximize: bool = True
+
+
+class Proposer:
+    """Hands out points from a strategy, computing them ahead when asking is slow."""
+
+    def __init__(self, strategy, running_points, background):
+        self._strategy = strategy
+        self._running_points = running_points
+        self._background = background
+        self._ready = collections.deque()
+        self._cond = threading.Condition()
+        self._error = None
+        self._exhausted = False
+        self._closed = False
+        self.ahead = 1
+        self.asks = 0
+        self.ask_seconds = 0.0
+        self.wait_seconds = 0.0
+        self._thread = None
+        if background:
+            self._thread = threading.Thread(target=self._fill, name="mlestar-proposer", daemon=True)
+            self._thread.start()
+
+    def _ask(self, pending):
+        clock = time.perf_counter()
+        point = self._strategy.ask(pending)
+        self.ask_seconds += time.perf_counter() - clock
+        self.asks += 1
+        return point
+
+    def _fill(self):
+        while True:
+            with self._cond:
+                while not self._closed and len(self._ready) >= self.ahead:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                pending = self._running_points() + list(self._ready)
+            try:
+                point = self._ask(pending)
+            except Exception as err:  # handed to the loop's thread, which raises it
+                with self._cond:
+                    self._error = err
+                    self._cond.notify_all()
+                return
+            with self._cond:
+                if point is None:
+                    self._exhausted = True
+                else:
+                    self._ready.append(point)
+                self._cond.notify_all()
+                if point is None:
+                    return
+
+    def take(self):
+        """The next point, or None when the strategy has no more."""
+        if not self._background:
+            return self._ask(self._running_points())
+        clock = time.perf_counter()
+        with self._cond:
+            while not self._ready and not self._exhausted and self._error is None:
+                self._cond.wait()
+            self.wait_seconds += time.perf_counter() - clock
+            if self._ready:
+                point = self._ready.popleft()
+                self._cond.notify_all()
+                return point
+            if self._error is not None:
+                raise self._error
+            return None
+
+    def set_ahead(self, ahead):
+        with self._cond:
+            self.ahead = ahead
+            self._cond.notify_all()
+
+    def close(self):
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+
+class Search:
+    """One run of the loop. Create, call `run()` once, read the attributes it sets."""
+
+    def __init__(self, *, payload, strategy, executor, rules, journal=None, previous=(), listeners=(),
+                 prune=False):
+        self.payload = payload
+        self.strategy = strategy
+        self.executor = executor
+        self.rules = rules
+        self.journal = journal
+        self.trials = list(previous)
+        self.listeners = list(listeners)
+        self.prune = prune
+        self.status = "running"
+        self.stop_reason = None
+        self.stopped_running = 0
+        self._running = {}          # future -> (Trial, pool generation)
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._next_number = max((t.number for t in self.trials), default=-1) + 1
+        self._since_improvement = 0
+        self._best = None
+        for trial in self.trials:
+            self._note_best(trial)
+        self._run_durations = []
+        self._started = None
+        self._loop_start = None
+        self._startup_s = 0.0
+
+    # -- the loop ---------------------------------------------------------
+    def run(self):
+        clock = time.perf_counter()
+        self._started = time.time()
+        self.executor.start()
+        handle = self.executor.share(self.payload)
+        self.executor.preload(handle)
+        self._startup_s = time.perf_counter() - clock
+        background = self.strategy.is_costly and self.executor.n_workers > 1
+        self.proposer = Proposer(self.strategy, self._running_points, background)
+        self._loop_start = time.perf_counter()
+        self._publish("start")
+        try:
+            self._loop(handle)
+            self.status = "stopped" if self.stop_reason not in (None, "budget", "grid exhausted") else "completed"
+            self.stop_reason = self.stop_reason or "budget"
+            self.executor.shutdown()
+        except KeyboardInterrupt:
+            self.status, self.stop_reason = "interrupted", "interrupt"
+            self.stopped_running = len(self._running)
+            self.executor.shutdown(kill=True)
+        except BaseException:
+            self.status = "error"
+            self.executor.shutdown(kill=True)
+            raise
+        finally:
+            self._loop_end = time.perf_counter()
+            self.proposer.close()
+            self.executor.unshare(handle)
+            self._publish("end")
+        return self
+
+    def _loop(self, handle):
+        deadline = None if self.rules.timeout is None else self._loop_start + self.rules.timeout
+        exhausted = False
+        while True:
+            while (not exhausted and self.stop_reason is None
+                   and len(self._running) < self.executor.n_workers
+                   and len(self.trials) + len(self._running) < self.rules.budget):
+                if deadline is not None and time.perf_counter() >= deadline:
+                    self.stop_reason = "timeout"
+                    break
+                point = self.proposer.take()
+                if point is None:
+                    exhausted = True
+                    break
+                self._submit(handle, point)
+            if not self._running:
+                if exhausted and self.stop_reason is None and len(self.trials) < self.rules.budget:
+                    self.stop_reason = "grid exhausted"
+                return
+            wait = 0.25 if deadline is None else max(0.0, min(0.25, deadline - time.perf_counter()))
+            for future in self.executor.wait(list(self._running), timeout=wait):
+                self._finish(future)
+
+    def _running_points(self):
+        with self._lock:
+            return [trial.params for trial, _ in self._running.values()]
+
+    def _submit(self, handle, point):
+        trial = Trial(number=self._next_number, params=point)
+        self._next_number += 1
+        future = self.executor.submit(run_trial, handle, trial.number, point, self._prune_table())
+        with self._lock:
+            self._running[future] = (trial, self._generation)
+
+    def _finish(self, future):
+        with self._lock:
+            trial, generation = self._running.pop(future)
+        try:
+            outcome = self.executor.outcome(future)
+        except WorkerLost as err:
+            outcome = {"state": "failed", "error": f"worker_lost: {err}", "value": None}
+            if generation == self._generation:
+                self._generation += 1
+                self.executor.recover()
+        if outcome["state"] == "usage_error":
+            raise ConfigError(outcome["error"])
+        for key in ("value", "state", "start", "end", "duration", "worker", "error", "metrics", "intermediate",
+                    "warnings"):
+            if key in outcome:
+                setattr(trial, key, outcome[key])
+        self._record(trial)
+
+    def _record(self, trial):
+        self.trials.append(trial)
+        if trial.duration is not None:
+            self._run_durations.append(trial.duration)
+        if trial.state in ("complete", "pruned"):
+            self.strategy.tell(trial.params, -trial.value if self.rules.maximize else trial.value)
+        if self.journal is not None:
+            self.journal.append(trial.to_record())
+        improved = self._note_best(trial)
+        if trial.state == "complete":
+            self._since_improvement = 0 if improved else self._since_improvement + 1
+        self._adapt_lookahead()
+        self._check_rules()
+        self._publish("trial", trial)
+
+    def _note_best(self, trial):
+        if trial.state != "complete":
+            return False
+        if self._best is None or (trial.value > self._best if self.rules.maximize else trial.value < self._best):
+            self._best = trial.value
+            return True
+        return False
+
+    def _check_rules(self):
+        rules = self.rules
+        if self.stop_reason is not None:
+            return
+        if rules.target is not None and self._best is not None:
+            if (self._best >= rules.target) if rules.maximize else (self._best <= rules.target):
+                self.stop_reason = "target"
+        if rules.patience is not None and self._since_improvement >= rules.patience:
+            self.stop_reason = "patience"
+
+    def _adapt_lookahead(self):
+        """Compute ahead enough points to cover proposal time, and no more (stale points cost quality)."""
+        if not self.proposer._background or not self._run_durations or not self.proposer.asks:
+            return
+        recent = self._run_durations[-10:]
+        trial_s = max(1e-3, sum(recent) / len(recent))
+        ask_s = self.proposer.ask_seconds / self.proposer.asks
+        ahead = math.ceil(self.executor.n_workers * ask_s / trial_s) + 1
+        self.proposer.set_ahead(max(1, min(self.executor.n_workers, ahead)))
+
+    def _prune_table(self):
+        """Per fold, the running mean CV score of each completed trial (for the median rule)."""
+        if not self.prune:
+            return None
+        table = []
+        for trial in self.trials:
+            if trial.state != "complete":
+                continue
+            total = 0.0
+            for fold, score in enumerate(trial.intermediate):
+                total += score
+                if fold == len(table):
+                    table.append([])
+                table[fold].append(total / (fold + 1))
+        return table
+
+    # -- what listeners and results see -----------------------------------
+    def snapshot(self):
+        counts = collections.Counter(t.state for t in self.trials)
+        best = None
+        done = [t for t in self.trials if t.state == "complete"]
+        if done:
+            pick = max if self.rules.maximize else min
+            top = pick(done, key=lambda t: t.value)
+            best = {"number": top.number, "value": top.value, "params": dict(top.params)}
+        elapsed = 0.0 if self._loop_start is None else time.perf_counter() - self._loop_start
+        return {
+            "status": self.status, "stop_reason": self.stop_reason, "budget": self.rules.budget,
+            "finished": len(self.trials), "running": len(self._running),
+            "complete": counts["complete"], "failed": counts["failed"], "pruned": counts["pruned"],
+            "timeout": counts["timeout"], "best": best, "elapsed_s": elapsed,
+            "workers": self.executor.n_workers, "maximize": self.rules.maximize,
+        }
+
+    def _publish(self, event, trial=None):
+        if not self.listeners:
+            return
+        snap = self.snapshot()
+        for listener in self.listeners:
+            listener(event, snap, trial)
+
+    def metrics(self, previous_count):
+        ran = self.trials[previous_count:]
+        wall = max(1e-9, self._loop_end - self._loop_start)
+        busy = sum(t.duration or 0.0 for t in ran)
+        finished = [t for t in ran if t.state in ("complete", "failed", "pruned", "timeout")]
+        succeeded = [t for t in finished if t.state in ("complete", "pruned")]
+        out = {
+            "backend": self.executor.name,
+            "workers": self.executor.n_workers,
+            "trials_run": len(ran),
+            "wall_s": wall,
+            "startup_s": self._startup_s,
+            "worker_utilization": min(1.0, busy / (self.executor.n_workers * wall)),
+            "success_rate": len(succeeded) / len(finished) if finished else 0.0,
+            "proposals": self.proposer.asks,
+            "proposal_s_total": self.proposer.ask_seconds,
+            "proposal_ms_mean": 1000 * self.proposer.ask_seconds / max(1, self.proposer.asks),
+            "proposal_wait_s": self.proposer.wait_seconds,
+            "stopped_running": self.stopped_running,
+        }
+        out.update(summarize_durations(ran))
+        return out

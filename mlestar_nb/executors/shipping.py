@@ -1,0 +1,92 @@
+"""Ship one object to worker processes once per search, with large arrays memory-mapped.
+
+The object (the cell's objective and the names it reads) is cloudpickled to a
+file; every numpy array of at least `MMAP_MIN_BYTES` met anywhere in it (inside
+a DataFrame or a closure too) is written beside it as a ``.npy`` file and comes
+back in the worker as a read-only ``np.memmap``. Workers on the same machine
+then share the operating system's one copy of the data instead of each holding
+its own, and no trial carries more than a file path.
+"""
+import io
+import os
+import shutil
+import tempfile
+
+import cloudpickle
+import numpy as np
+
+MMAP_MIN_BYTES = 1 << 20
+
+_loaded = {"path": None, "value": None}
+
+
+class SharedFile:
+    """A handle to a shipped object: only its path travels with each task."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def resolve(self):
+        if _loaded["path"] != self.path:
+            # keep only the newest search's payload, so a finished search frees its memory
+            _loaded["path"], _loaded["value"] = None, None
+            with open(self.path, "rb") as fh:
+                value = cloudpickle.load(fh)
+            _loaded["path"], _loaded["value"] = self.path, value
+        return _loaded["value"]
+
+
+class InProcess:
+    """A handle for executors that share the kernel's memory (threads, sequential)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def resolve(self):
+        return self.value
+
+
+def resolve(handle):
+    return handle.resolve() if hasattr(handle, "resolve") else handle
+
+
+def _load_memmap(path):
+    return np.load(path, mmap_mode="r")
+
+
+class _ArrayExtractingPickler(cloudpickle.Pickler):
+    def __init__(self, file, folder):
+        super().__init__(file, protocol=5)
+        self._folder = folder
+        self._count = 0
+
+    def reducer_override(self, obj):
+        if (type(obj) is np.ndarray or isinstance(obj, np.memmap)) and obj.dtype.hasobject is False \
+                and obj.nbytes >= MMAP_MIN_BYTES:
+            self._count += 1
+            path = os.path.join(self._folder, f"array-{self._count}.npy")
+            np.save(path, obj, allow_pickle=False)
+            return _load_memmap, (path,)
+        return super().reducer_override(obj)
+
+
+def _scratch_root():
+    """Prefer RAM-backed /dev/shm, as joblib does, when it has room."""
+    shm = "/dev/shm"
+    try:
+        if os.access(shm, os.W_OK) and shutil.disk_usage(shm).free > 2 << 30:
+            return shm
+    except OSError:
+        pass
+    return None
+
+
+def dump_shared(value):
+    """Write `value` for workers; return (handle, folder to delete when the search ends)."""
+    folder = tempfile.mkdtemp(prefix="mlestar-", dir=_scratch_root())
+    buffer = io.BytesIO()
+    _ArrayExtractingPickler(buffer, folder).dump(value)
+    path = os.path.join(folder, "payload.pkl")
+    with open(path, "wb") as fh:
+        fh.write(buffer.getbuffer())
+    return SharedFile(path), folder

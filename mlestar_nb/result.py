@@ -1,0 +1,212 @@
+"""Results a user inspects, plots and keeps: `Trial` and `TuneResult`.
+
+Values are plain Python types. Each result renders as text (terminal, `repr`),
+as pretty text (IPython) and as HTML (Jupyter).
+"""
+import html
+import statistics
+from dataclasses import asdict, dataclass, field
+
+from .space import describe, point_to_json
+
+FINISHED_STATES = ("complete", "failed", "pruned", "timeout")
+
+
+@dataclass
+class Trial:
+    number: int
+    params: dict
+    value: float = None
+    state: str = "running"
+    start: float = None
+    end: float = None
+    duration: float = None
+    worker: str = None
+    error: str = None
+    metrics: dict = field(default_factory=dict)
+    intermediate: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+
+    def to_record(self):
+        record = asdict(self)
+        record["params"] = point_to_json(self.params)
+        return record
+
+
+@dataclass
+class TuneResult:
+    name: str
+    direction: str                 # "maximize" or "minimize"
+    strategy: str
+    space: dict                    # name -> skopt Dimension
+    trials: list
+    status: str                    # completed | stopped | interrupted | error
+    stop_reason: str = None        # budget | patience | target | timeout | grid exhausted | interrupt
+    metrics: dict = field(default_factory=dict)
+    journal_path: str = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def maximize(self):
+        return self.direction == "maximize"
+
+    @property
+    def completed_trials(self):
+        return [t for t in self.trials if t.state == "complete"]
+
+    @property
+    def best_trial(self):
+        done = self.completed_trials
+        if not done:
+            return None
+        pick = max if self.maximize else min
+        return pick(done, key=lambda t: t.value)
+
+    @property
+    def best_params(self):
+        best = self.best_trial
+        return dict(best.params) if best else None
+
+    @property
+    def best_score(self):
+        best = self.best_trial
+        return best.value if best else None
+
+    def best_so_far(self):
+        """The best completed score after each finished trial, in finishing order."""
+        best, out = None, []
+        better = (lambda a, b: a > b) if self.maximize else (lambda a, b: a < b)
+        for trial in sorted(self.trials, key=lambda t: t.end or 0):
+            if trial.state == "complete" and (best is None or better(trial.value, best)):
+                best = trial.value
+            out.append(best)
+        return out
+
+    def to_frame(self):
+        """One row per trial, parameters as columns (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("to_frame() needs pandas: pip install pandas") from None
+        rows = []
+        for t in self.trials:
+            row = {"number": t.number, "value": t.value, "state": t.state}
+            row.update({f"param_{k}": v for k, v in t.params.items()})
+            row.update(duration=t.duration, start=t.start, end=t.end, worker=t.worker, error=t.error)
+            row.update({f"metric_{k}": v for k, v in t.metrics.items()})
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("number") if rows else pd.DataFrame()
+
+    def plot_convergence(self, ax=None):
+        """Every trial's score and the best-so-far line; returns the matplotlib Axes."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 3.5))
+        ordered = sorted(self.trials, key=lambda t: t.end or 0)
+        xs = list(range(1, len(ordered) + 1))
+        for state, style in (("complete", dict(color="tab:blue", alpha=0.6)),
+                             ("pruned", dict(color="tab:gray", alpha=0.5, marker="x"))):
+            pts = [(x, t.value) for x, t in zip(xs, ordered) if t.state == state]
+            if pts:
+                ax.scatter(*zip(*pts), s=14, label=state, **style)
+        best = self.best_so_far()
+        ax.step(xs, [b if b is not None else float("nan") for b in best], where="post",
+                color="tab:orange", label="best so far")
+        ax.set_xlabel("trial (in finishing order)")
+        ax.set_ylabel("score" + (" (higher is better)" if self.maximize else " (lower is better)"))
+        ax.set_title(f"{self.name}: convergence")
+        ax.legend(loc="best", fontsize="small")
+        return ax
+
+    def _counts(self):
+        counts = {}
+        for t in self.trials:
+            counts[t.state] = counts.get(t.state, 0) + 1
+        return counts
+
+    def _status_line(self):
+        line = self.status
+        if self.stop_reason and self.stop_reason != "budget":
+            line += f" ({self.stop_reason})"
+        return line
+
+    def summary_lines(self):
+        counts = self._counts()
+        parts = [f"{counts.get(s, 0)} {s}" for s in FINISHED_STATES if counts.get(s)]
+        lines = [f"TuneResult '{self.name}': {self._status_line()}, {len(self.trials)} trials "
+                 f"({', '.join(parts) or 'none finished'}), strategy {self.strategy}, {self.direction}"]
+        if self.best_trial is not None:
+            lines.append(f"  best score {self.best_score:.6g} (trial {self.best_trial.number})")
+            lines.append("  best params " + ", ".join(f"{k}={_short(v)}" for k, v in self.best_params.items()))
+        else:
+            lines.append("  no trial completed")
+        m = self.metrics
+        if m:
+            lines.append(
+                f"  {m.get('workers', '?')} {m.get('backend', '')} workers, wall {m.get('wall_s', 0):.1f} s, "
+                f"worker utilization {m.get('worker_utilization', 0):.0%}, "
+                f"success rate {m.get('success_rate', 0):.0%}, "
+                f"median trial {m.get('trial_s_median', 0):.3g} s"
+            )
+        errors = [t for t in self.trials if t.state == "failed" and t.error]
+        if errors:
+            lines.append(f"  first failure (trial {errors[0].number}): {errors[0].error}")
+        warned = [t for t in self.trials if t.warnings]
+        if warned:
+            lines.append(f"  {len(warned)} trial(s) raised warnings, e.g. {warned[0].warnings[0]}")
+        lines.extend(f"  note: {n}" for n in self.notes)
+        return lines
+
+    def __repr__(self):
+        return "\n".join(self.summary_lines())
+
+    def _repr_pretty_(self, p, cycle):
+        p.text("TuneResult(...)" if cycle else repr(self))
+
+    def _repr_html_(self):
+        colour = {"completed": "#2e7d32", "stopped": "#1565c0", "interrupted": "#ef6c00", "error": "#c62828"}
+        head = (f"<b>TuneResult '{html.escape(self.name)}'</b> "
+                f"<span style='color:{colour.get(self.status, '#444')}'>{html.escape(self._status_line())}</span>")
+        rows = "".join(
+            f"<tr><td>{t.number}</td><td>{_fmt(t.value)}</td><td>{t.state}</td>"
+            f"<td>{html.escape(', '.join(f'{k}={_short(v)}' for k, v in t.params.items()))}</td>"
+            f"<td>{_fmt(t.duration)}</td></tr>"
+            for t in self.top_trials(5)
+        )
+        m = self.metrics
+        facts = [f"{len(self.trials)} trials", f"strategy {self.strategy}", self.direction]
+        if m:
+            facts += [f"wall {m.get('wall_s', 0):.1f} s", f"worker utilization {m.get('worker_utilization', 0):.0%}",
+                      f"success rate {m.get('success_rate', 0):.0%}"]
+        space = html.escape("; ".join(describe(self.space)))
+        best = ""
+        if self.best_trial is not None:
+            best = (f"<div>best score <b>{self.best_score:.6g}</b> with "
+                    f"<code>{html.escape(repr(self.best_params))}</code></div>")
+        notes = "".join(f"<div><i>note: {html.escape(n)}</i></div>" for n in self.notes)
+        return (f"<div class='mlestar-result'>{head}<div>{' · '.join(facts)}</div>{best}"
+                f"<div style='color:#666'>space: {space}</div>"
+                "<table><thead><tr><th>trial</th><th>score</th><th>state</th><th>params</th><th>seconds</th>"
+                f"</tr></thead><tbody>{rows}</tbody></table>{notes}</div>")
+
+    def top_trials(self, n=5):
+        done = self.completed_trials
+        return sorted(done, key=lambda t: t.value, reverse=self.maximize)[:n]
+
+
+def summarize_durations(trials):
+    durations = [t.duration for t in trials if t.duration is not None]
+    if not durations:
+        return {"trial_s_mean": 0.0, "trial_s_median": 0.0}
+    return {"trial_s_mean": statistics.fmean(durations), "trial_s_median": statistics.median(durations)}
+
+
+def _short(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return repr(value)
+
+
+def _fmt(value):
+    return "" if value is None else f"{value:.4g}"

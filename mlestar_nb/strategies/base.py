@@ -1,0 +1,44 @@
+"""The optimizer interface: ask for a point, tell its loss.
+
+Strategies minimize a loss; the engine flips the sign when the user maximizes.
+`ask` receives the points still running so that a model-based strategy can avoid
+proposing them again (constant liar). `tell` may be called from another thread
+than `ask`: implementations guard their own state.
+"""
+import abc
+import threading
+
+
+class Strategy(abc.ABC):
+    """Ask/tell optimizer over a parsed space (``{name: skopt Dimension}``)."""
+
+    name = "base"
+
+    def __init__(self, dims, seed=None):
+        self.dims = dims
+        self.names = list(dims)
+        self.seed = seed
+        self._lock = threading.Lock()
+        self._observed = []  # (point dict, loss)
+
+    @abc.abstractmethod
+    def ask(self, pending=()):
+        """Return the next point as a dict of plain Python values, or None when exhausted."""
+
+    def tell(self, point, loss):
+        with self._lock:
+            self._observed.append((dict(point), float(loss)))
+
+    def observations(self):
+        with self._lock:
+            return list(self._observed)
+
+    @property
+    def exhausted(self):
+        """True when `ask` has nothing left to give (a finished grid)."""
+        return False
+
+    @property
+    def is_costly(self):
+        """True when `ask` is slow enough to be worth computing ahead of need."""
+        return False

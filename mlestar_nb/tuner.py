@@ -1,0 +1,170 @@
+"""`tune()`: the public entry point, usable with or without IPython.
+
+It validates every option (saying what it expected and what it got), builds the
+strategy, executor and journal, runs the engine and returns a `TuneResult`.
+"""
+import hashlib
+import json
+import numbers
+import os
+
+from .engine import Search, StopRules
+from .errors import ConfigError, expected
+from .executors import BACKENDS, available_cores, make_executor
+from .journal import Journal, journal_path, known_journals
+from .result import Trial, TuneResult
+from .space import parse_space, point_from_json, space_to_json
+from .strategies import STRATEGIES, SURROGATES, make_strategy
+from .trial import SearchPayload
+
+DEFAULT_JOURNAL_DIR = ".mlestar"
+
+
+def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrogate="GP", initial=None,
+         jobs=None, backend="loky", timeout=None, patience=None, target=None, seed=None, name=None,
+         resume=False, data=None, cv=5, scoring=None, journal=True, journal_dir=DEFAULT_JOURNAL_DIR,
+         progress=True, listeners=()):
+    """Search `space` for the parameters that give `objective(params)` its best score.
+
+    `objective` takes a dict of parameters and returns a number, a dict with
+    "score" (other keys are kept as trial metrics), or an unfitted scikit-learn
+    estimator, which is cross-validated on ``data=(X, y)`` with `cv` folds and
+    `scoring`. Scores are maximized unless ``minimize=True``. Every finished
+    trial is appended to ``journal_dir/name.jsonl``; ``resume=True`` continues
+    that journal up to `trials` in all.
+    """
+    if not callable(objective):
+        raise ConfigError(f"objective must be callable as objective(params), {expected('a function', objective)}")
+    dims = parse_space(space)
+    trials = _positive_int("trials", trials)
+    n_workers = _workers(jobs, backend)
+    timeout = _positive_number("timeout", timeout)
+    patience = None if patience is None else _positive_int("patience", patience)
+    initial = None if initial is None else _positive_int("initial", initial)
+    if target is not None and (isinstance(target, bool) or not isinstance(target, numbers.Real)):
+        raise ConfigError(f"target must be a number, {expected('e.g. 0.95', target)}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise ConfigError(f"seed must be an integer, {expected('e.g. 0', seed)}")
+    if str(surrogate).upper() not in SURROGATES:
+        raise ConfigError(f"unknown surrogate {surrogate!r}; use one of {', '.join(SURROGATES)}")
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
+    cv = _positive_int("cv", cv) if isinstance(cv, numbers.Integral) and not isinstance(cv, bool) else cv
+    if isinstance(cv, int) and cv < 2:
+        raise ConfigError(f"cv must be at least 2 folds, got {cv}")
+    if data is not None and (not isinstance(data, (tuple, list)) or len(data) != 2):
+        raise ConfigError(f"data must be a pair (X, y), {expected('(X, y)', type(data).__name__)}")
+
+    maximize = not minimize
+    name = name or _default_name(objective, dims)
+    strat = make_strategy(strategy, dims, budget=trials, seed=seed, surrogate=surrogate, n_initial=initial)
+    journal_obj, previous, notes = _open_journal(journal, journal_dir, name, dims, maximize, resume)
+    for trial in previous:
+        if trial.state in ("complete", "pruned"):
+            strat.tell(trial.params, -trial.value if maximize else trial.value)
+
+    payload = SearchPayload(objective=objective, data=tuple(data) if data is not None else None,
+                            cv=cv, scoring=scoring, maximize=maximize)
+    views = list(listeners)
+    if progress:
+        from .views import default_progress
+        views.append(default_progress())
+    executor = make_executor(backend, n_workers)
+    search = Search(payload=payload, strategy=strat, executor=executor,
+                    rules=StopRules(trials, timeout, patience, target, maximize),
+                    journal=journal_obj, previous=previous, listeners=views, prune=data is not None)
+    try:
+        search.run()
+    finally:
+        if journal_obj is not None:
+            journal_obj.close()
+    if search.stopped_running:
+        notes.append(f"{search.stopped_running} running trial(s) were stopped by the interrupt and not recorded")
+    if search.stop_reason == "grid exhausted":
+        notes.append(f"the grid has {len(search.trials)} points, fewer than the budget of {trials}")
+    return TuneResult(
+        name=name, direction="maximize" if maximize else "minimize", strategy=strat.name, space=dims,
+        trials=search.trials, status=search.status, stop_reason=search.stop_reason,
+        metrics=search.metrics(len(previous)), journal_path=journal_obj.path if journal_obj else None,
+        notes=notes,
+    )
+
+
+def _open_journal(enabled, directory, name, dims, maximize, resume):
+    """Return (journal or None, trials from an earlier run, notes for the result)."""
+    notes = []
+    if not enabled:
+        if resume:
+            raise ConfigError("resume needs the journal; drop journal=False")
+        return None, [], notes
+    journal = Journal(journal_path(os.path.abspath(directory), name))
+    journal.lock()
+    try:
+        header = {"name": name, "space": space_to_json(dims), "direction": "maximize" if maximize else "minimize"}
+        if not resume:
+            journal.start(header)
+            return journal, [], notes
+        if not journal.exists():
+            found = ", ".join(known_journals(os.path.dirname(journal.path))) or "none"
+            raise ConfigError(f"no journal named '{name}' to resume in {os.path.dirname(journal.path)} "
+                              f"(found: {found}); check --name, or run without --resume to start it")
+        stored, records, skipped = journal.load()
+        if stored.get("space") != json.loads(json.dumps(header["space"])):
+            raise ConfigError(f"journal '{name}' was written for a different space; resume with the same "
+                              "space, or start a new search with another --name")
+        if stored.get("direction") != header["direction"]:
+            raise ConfigError(f"journal '{name}' was written to {stored.get('direction')}, not to "
+                              f"{header['direction']}; match --minimize to the original run")
+        previous = _trials_from_records(records, dims)
+        journal.reopen()
+        notes.append(f"resumed {len(previous)} finished trial(s) from {journal.path}")
+        if skipped:
+            notes.append(f"skipped {skipped} unreadable journal line(s)")
+        return journal, previous, notes
+    except BaseException:
+        journal.close()
+        raise
+
+
+def _trials_from_records(records, dims):
+    trials, seen = [], set()
+    for record in records:
+        if record["number"] in seen:
+            continue
+        seen.add(record["number"])
+        fields = {k: record.get(k) for k in ("value", "state", "start", "end", "duration", "worker", "error")}
+        trials.append(Trial(number=record["number"], params=point_from_json(dims, record["params"]),
+                            metrics=record.get("metrics") or {}, intermediate=record.get("intermediate") or [],
+                            warnings=record.get("warnings") or [], **fields))
+    return trials
+
+
+def _default_name(objective, dims):
+    identity = getattr(objective, "source", None) or getattr(objective, "__qualname__", type(objective).__name__)
+    digest = hashlib.sha1((identity + json.dumps(space_to_json(dims), sort_keys=True)).encode()).hexdigest()
+    return f"tune-{digest[:8]}"
+
+
+def _positive_int(option, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ConfigError(f"{option} must be a positive integer, {expected('1 or more', value)}")
+    return int(value)
+
+
+def _positive_number(option, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise ConfigError(f"{option} must be a positive number of seconds, {expected('e.g. 60', value)}")
+    return float(value)
+
+
+def _workers(jobs, backend):
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    if backend == "sequential":
+        return 1
+    if jobs is None:
+        return available_cores()
+    jobs = _positive_int("jobs", jobs)
+    return jobs

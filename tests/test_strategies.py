@@ -1,0 +1,82 @@
+"""Conformance suite: every strategy honours the same ask/tell contract."""
+import math
+
+import pytest
+
+from mlestar_nb.space import parse_space
+from mlestar_nb.strategies import BayesSearch, GridSearch, RandomSearch, make_strategy
+from mlestar_nb.errors import ConfigError
+
+SPACE = {"x": (-5.0, 10.0), "n": (1, 4), "kind": ["a", "b"]}
+
+
+def branin_like(p):
+    return (p["x"] - 2.0) ** 2 + p["n"] + (0 if p["kind"] == "a" else 1)
+
+
+def _strategies():
+    dims = parse_space(SPACE)
+    return [RandomSearch(dims, seed=1)] + [BayesSearch(dims, seed=1, surrogate=s, n_initial=4)
+                                           for s in ("GP", "RF", "ET", "GBRT")]
+
+
+@pytest.mark.parametrize("strategy", _strategies(), ids=lambda s: f"{s.name}-{getattr(s, 'surrogate', '')}")
+def test_strategy_contract(strategy):
+    dims = strategy.dims
+    seen = []
+    for _ in range(8):
+        point = strategy.ask(pending=seen[-2:])
+        assert set(point) == set(dims)
+        assert type(point["x"]) is float and -5.0 <= point["x"] <= 10.0
+        assert type(point["n"]) is int and 1 <= point["n"] <= 4
+        assert type(point["kind"]) is str and point["kind"] in ("a", "b")
+        strategy.tell(point, branin_like(point))
+        seen.append(point)
+    assert len(strategy.observations()) == 8
+
+
+def test_bayes_is_reproducible_with_a_seed_and_improves_on_random():
+    dims = parse_space({"x": (-5.0, 10.0), "y": (0.0, 15.0)})
+
+    def branin(p):
+        x, y = p["x"], p["y"]
+        return (y - 5.1 / (4 * math.pi ** 2) * x ** 2 + 5 / math.pi * x - 6) ** 2 \
+            + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x) + 10
+
+    def run(strategy):
+        best = math.inf
+        points = []
+        for _ in range(25):
+            p = strategy.ask()
+            points.append(p)
+            best = min(best, branin(p))
+            strategy.tell(p, branin(p))
+        return best, points
+
+    best_a, points_a = run(BayesSearch(dims, seed=3))
+    best_b, points_b = run(BayesSearch(dims, seed=3))
+    assert points_a == points_b
+    best_random = min(run(RandomSearch(dims, seed=s))[0] for s in range(3))
+    assert best_a < 1.0 and best_a <= best_random
+
+
+def test_grid_visits_every_point_once_then_stops():
+    dims = parse_space({"a": (1, 3), "b": ["x", "y"]})
+    grid = GridSearch(dims)
+    points = []
+    while (p := grid.ask()) is not None:
+        points.append(p)
+    assert len(points) == 6 and len({(p["a"], p["b"]) for p in points}) == 6
+    assert grid.exhausted
+
+
+def test_auto_picks_grid_only_when_it_fits_the_budget():
+    discrete = parse_space({"a": (1, 3), "b": ["x", "y"]})
+    assert make_strategy("auto", discrete, budget=6).name == "grid"
+    assert make_strategy("auto", discrete, budget=5).name == "bayes"
+    assert make_strategy("auto", parse_space({"x": (0.0, 1.0)}), budget=100).name == "bayes"
+
+
+def test_grid_on_a_continuous_space_is_refused():
+    with pytest.raises(ConfigError, match="x is continuous"):
+        make_strategy("grid", parse_space({"x": (0.0, 1.0), "n": (1, 3)}), budget=10)
