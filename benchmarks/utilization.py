@@ -9,6 +9,7 @@ import json
 import math
 import os
 import platform
+import statistics
 import sys
 import time
 
@@ -53,6 +54,7 @@ def main(argv=None):
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--trial-seconds", type=float, default=0.3)
     parser.add_argument("--strategy", default="bayes")
+    parser.add_argument("--repeats", type=int, default=3, help="report the median of this many searches")
     args = parser.parse_args(argv)
 
     import mlestar_nb
@@ -61,21 +63,24 @@ def main(argv=None):
     space = {"x": (-5.0, 10.0), "y": (0.0, 15.0)}
     mlestar_nb.tune(make_objective(rounds), space, trials=2 * args.jobs, jobs=args.jobs, strategy="random",
                     journal=False, progress=False)  # warm the pool once, as a notebook session would be
-    result = mlestar_nb.tune(make_objective(rounds), space, trials=args.trials, jobs=args.jobs,
-                             strategy=args.strategy, journal=False, progress=False, seed=0)
-    m = result.metrics
     work = args.trials * args.trial_seconds
+    runs = []
+    for seed in range(args.repeats):
+        m = mlestar_nb.tune(make_objective(rounds), space, trials=args.trials, jobs=args.jobs,
+                            strategy=args.strategy, journal=False, progress=False, seed=seed).metrics
+        runs.append({"worker_utilization": m["worker_utilization"],
+                     "parallel_efficiency": work / (args.jobs * m["wall_s"]),
+                     "wall_s": m["wall_s"], "trial_s_median": m["trial_s_median"],
+                     "proposal_ms_mean": m["proposal_ms_mean"], "proposal_wait_s": m["proposal_wait_s"]})
+    summary = {key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0]}
     print(json.dumps({
         "figure": "worker_utilization", "strategy": args.strategy, "jobs": args.jobs, "trials": args.trials,
-        "trial_seconds_target": args.trial_seconds, "trial_seconds_median": round(m["trial_s_median"], 3),
-        "worker_utilization": round(m["worker_utilization"], 3),
-        "parallel_efficiency": round(work / (args.jobs * m["wall_s"]), 3),
-        "wall_s": round(m["wall_s"], 2), "proposal_ms_mean": round(m["proposal_ms_mean"], 1),
-        "proposal_wait_s": round(m["proposal_wait_s"], 3), "best_score": result.best_score,
+        "trial_seconds_target": args.trial_seconds, "repeats": args.repeats, "median": summary,
+        "utilization_each": [round(r["worker_utilization"], 3) for r in runs],
         "machine": f"{platform.machine()} {os.cpu_count()} cores", "python": sys.version.split()[0],
         "date": time.strftime("%Y-%m-%d"),
     }))
-    return result
+    return summary
 
 
 if __name__ == "__main__":

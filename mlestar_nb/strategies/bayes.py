@@ -11,12 +11,16 @@ import warnings
 import numpy as np
 from skopt import Optimizer
 from skopt.learning import GradientBoostingQuantileRegressor
+from skopt.utils import cook_estimator
+from skopt.learning.gaussian_process.kernels import Sum, WhiteKernel
 
 from ..errors import ConfigError
 from ..space import plain_point, to_skopt
 from .base import Strategy
 
 SURROGATES = ("GP", "RF", "ET", "GBRT")
+FULL_GP_FIT_EVERY = 5
+ACQ_OPTIMIZER_KWARGS = {"n_points": 4000, "n_restarts_optimizer": 3}
 
 
 class BayesSearch(Strategy):
@@ -34,6 +38,8 @@ class BayesSearch(Strategy):
         self.n_initial = max(1, int(n_initial if n_initial is not None else min(10, 2 * len(dims) + 2)))
         self._rng = np.random.RandomState(seed)
         self._asked = 0
+        self._warm_kernel = None
+        self._gp_fits = 0
 
     @property
     def is_costly(self):
@@ -55,6 +61,7 @@ class BayesSearch(Strategy):
             n_initial_points=0,
             acq_func=self.acq_func,
             acq_optimizer="sampling" if self.surrogate != "GP" else "auto",
+            acq_optimizer_kwargs=ACQ_OPTIMIZER_KWARGS,
             random_state=int(self._rng.randint(2**31 - 1)),
         )
         xs = [[p[n] for n in self.names] for p, _ in observed]
@@ -67,12 +74,28 @@ class BayesSearch(Strategy):
             warnings.simplefilter("ignore", UserWarning)
             optimizer.tell(xs, ys)
             values = optimizer.ask()
+        if self.surrogate == "GP":
+            self._remember_kernel(optimizer.models[-1])
         return plain_point(self.names, values)
 
     def _estimator(self):
+        seed = int(self._rng.randint(2**31 - 1))
         if self.surrogate == "GBRT":
-            return _FixedGBRT(random_state=int(self._rng.randint(2**31 - 1)))
-        return self.surrogate
+            return _FixedGBRT(random_state=seed)
+        if self.surrogate != "GP":
+            return self.surrogate
+        gp = cook_estimator("GP", space=self._model_dims, random_state=seed)
+        self._gp_fits += 1
+        if self._warm_kernel is not None and self._gp_fits % FULL_GP_FIT_EVERY:
+            # start from the last fit's hyperparameters: one local optimization instead of three
+            gp.set_params(kernel=self._warm_kernel, n_restarts_optimizer=0)
+        return gp
+
+    def _remember_kernel(self, model):
+        kernel = getattr(model, "kernel_", None)
+        if isinstance(kernel, Sum) and isinstance(kernel.k2, WhiteKernel):
+            noise = max(float(getattr(model, "noise_", None) or 1e-5), 1e-5)
+            self._warm_kernel = kernel.k1 + WhiteKernel(noise_level=noise)
 
 
 class _FixedGBRT(GradientBoostingQuantileRegressor):
