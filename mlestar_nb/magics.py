@@ -73,7 +73,7 @@ class MlestarMagics(Magics):
         """
         try:
             line, inline_space = _extract_inline_space(line)
-            args = parse_argstring(self.mlestar_tune, line)
+            args = _parse(self.mlestar_tune, line)
             return self._tune(args, cell, inline_space)
         except ConfigError as err:
             raise UsageError(str(err)) from None
@@ -148,6 +148,13 @@ class MlestarMagics(Magics):
         except Exception as err:
             print(f"--apply: the cell raised {type(err).__name__}: {err} with the best parameters "
                   f"{result.best_params}")
+
+
+def _parse(magic, line):
+    try:
+        return parse_argstring(magic, line)
+    except ValueError as err:  # shlex: "No closing quotation", "No escaped character"
+        raise ConfigError(f"cannot read the options ({err}); close every quote in the magic's line") from None
 
 
 def _extract_inline_space(line):

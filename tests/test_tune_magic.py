@@ -245,3 +245,19 @@ def test_library_api_without_ipython(tmp_path):
     est = mlestar_nb.tune(lambda p: Ridge(alpha=p["alpha"]), {"alpha": (0.01, 10.0)}, trials=4, data=data, cv=3,
                           backend="threads", jobs=2, journal=False, progress=False)
     assert all(t.state == "complete" and len(t.intermediate) == 3 for t in est.trials)
+
+
+def test_unload_removes_the_magic_and_load_brings_it_back(shell):
+    shell.run_line_magic("unload_ext", "mlestar_nb")
+    assert shell.find_cell_magic("mlestar_tune") is None
+    shell.run_line_magic("load_ext", "mlestar_nb")
+    assert shell.find_cell_magic("mlestar_tune") is not None
+
+
+def test_seed_makes_a_one_worker_run_reproducible(ns):
+    line = "--space {'x': (0.0, 1.0), 'k': [1, 2, 3]} --trials 14 --initial 4 --seed 7 --backend sequential --quiet"
+    first = tune(ns, line, "x * k")
+    second = tune(ns, line, "x * k")
+    assert [t.params for t in first.trials] == [t.params for t in second.trials]
+    third = tune(ns, line.replace("--seed 7", "--seed 8"), "x * k")
+    assert [t.params for t in third.trials] != [t.params for t in first.trials]

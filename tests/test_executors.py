@@ -1,0 +1,106 @@
+"""Conformance suite: every executor shares data once, runs tasks, and reports outcomes the same way."""
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import psutil
+import pytest
+
+from mlestar_nb.executors import WorkerLost, make_executor
+from mlestar_nb.executors.shipping import resolve
+
+
+def task(handle, k):
+    data = resolve(handle)
+    return {"pid": os.getpid(), "sum": float(data["array"].sum()) * k, "type": type(data["array"]).__name__}
+
+
+def die(_handle):
+    os._exit(3)
+
+
+@pytest.fixture(params=["loky", "threads", "sequential"])
+def executor(request):
+    ex = make_executor(request.param, 2)
+    ex.start()
+    yield ex
+    ex.shutdown(kill=True)
+
+
+def test_executor_contract(executor):
+    payload = {"array": np.ones((700, 700))}  # 3.9 MB: memory-mapped for process workers
+    handle = executor.share(payload)
+    executor.preload(handle)
+    futures = [executor.submit(task, handle, k) for k in range(1, 5)]
+    outcomes = []
+    deadline = time.monotonic() + 60
+    while futures and time.monotonic() < deadline:
+        for future in executor.wait(futures, timeout=1.0):
+            futures.remove(future)
+            outcomes.append(executor.outcome(future))
+    assert not futures
+    assert sorted(o["sum"] for o in outcomes) == [490000.0 * k for k in range(1, 5)]
+    in_kernel = {o["pid"] for o in outcomes} == {os.getpid()}
+    assert in_kernel == (executor.name in ("threads", "sequential"))
+    if executor.name == "loky":
+        assert {o["type"] for o in outcomes} == {"memmap"}
+    executor.unshare(handle)
+
+
+def test_loky_reports_a_dead_worker_and_recovers():
+    ex = make_executor("loky", 2)
+    ex.start()
+    try:
+        handle = ex.share({"array": np.zeros(3)})
+        future = ex.submit(die, handle)
+        ex.wait([future], timeout=30)
+        with pytest.raises(WorkerLost):
+            ex.outcome(future)
+        ex.recover()
+        again = ex.submit(task, handle, 1)
+        ex.wait([again], timeout=30)
+        assert ex.outcome(again)["sum"] == 0.0
+    finally:
+        ex.shutdown(kill=True)
+
+
+def test_search_survives_a_worker_that_dies(tmp_path):
+    import mlestar_nb
+
+    def objective(p):
+        if p["x"] == 2:
+            os._exit(1)
+        return p["x"]
+
+    result = mlestar_nb.tune(objective, {"x": [0, 1, 2, 3, 4, 5]}, trials=6, jobs=2, strategy="grid",
+                             journal_dir=str(tmp_path), progress=False)
+    assert len(result.trials) == 6
+    lost = [t for t in result.trials if t.error and t.error.startswith("worker_lost")]
+    assert any(t.params["x"] == 2 for t in lost)
+    assert result.best_score == 5
+
+
+def test_interrupt_returns_every_finished_trial_and_stops_workers(tmp_path):
+    import mlestar_nb
+
+    def slow(p):
+        time.sleep(0.3)
+        return p["x"]
+
+    from mlestar_nb.executors.local import LokyExecutor
+
+    LokyExecutor.close_warm_pools()  # so that any worker left afterwards is this search's
+    timer = threading.Timer(3.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    clock = time.monotonic()
+    result = mlestar_nb.tune(slow, {"x": (0.0, 1.0)}, trials=200, jobs=2, strategy="random", name="intr",
+                             journal_dir=str(tmp_path), progress=False)
+    assert time.monotonic() - clock < 8
+    assert result.status == "interrupted" and 0 < len(result.trials) < 200
+    journal_lines = (tmp_path / "intr.jsonl").read_text().splitlines()
+    assert len(journal_lines) == 1 + len(result.trials)
+    time.sleep(0.5)
+    workers = [p for p in psutil.Process().children(recursive=True) if "resource_tracker" not in " ".join(p.cmdline())]
+    assert not workers, [p.cmdline() for p in workers]
