@@ -129,6 +129,9 @@ class Search:
         self._running = {}          # future -> (Trial, pool generation)
         self._lock = threading.Lock()
         self._generation = 0
+        self._retry = collections.deque()   # (trial, run alone?) whose worker died
+        self._attempts = {}
+        self._ran_alone = {}
         self._next_number = max((t.number for t in self.trials), default=-1) + 1
         self._since_improvement = 0
         self._best = None
@@ -158,7 +161,7 @@ class Search:
             self.executor.shutdown()
         except KeyboardInterrupt:
             self.status, self.stop_reason = "interrupted", "interrupt"
-            self.stopped_running = len(self._running)
+            self.stopped_running = len(self._running) + len(self._retry)
             self.executor.shutdown(kill=True)
         except BaseException:
             self.status = "error"
@@ -175,7 +178,8 @@ class Search:
         deadline = None if self.rules.timeout is None else self._loop_start + self.rules.timeout
         exhausted = False
         while True:
-            while (not exhausted and self.stop_reason is None
+            self._resubmit_lost(handle)
+            while (not exhausted and not self._retry and self.stop_reason is None
                    and len(self._running) < self.executor.n_workers
                    and len(self.trials) + len(self._running) < self.rules.budget):
                 if deadline is not None and time.perf_counter() >= deadline:
@@ -185,8 +189,8 @@ class Search:
                 if point is None:
                     exhausted = True
                     break
-                self._submit(handle, point)
-            if not self._running:
+                self._submit(handle, Trial(number=self._take_number(), params=point))
+            if not self._running and not self._retry:
                 if exhausted and self.stop_reason is None and len(self.trials) < self.rules.budget:
                     self.stop_reason = "grid exhausted"
                 return
@@ -194,14 +198,32 @@ class Search:
             for future in self.executor.wait(list(self._running), timeout=wait):
                 self._finish(future)
 
+    def _resubmit_lost(self, handle):
+        """Run again the trials whose worker died: alone, when the loss may have been another trial's fault."""
+        while self._retry:
+            trial, alone = self._retry[0]
+            if alone and self._running:
+                return
+            if len(self._running) >= self.executor.n_workers:
+                return
+            self._retry.popleft()
+            self._submit(handle, trial, alone=alone)
+            if alone:
+                return
+
+    def _take_number(self):
+        number = self._next_number
+        self._next_number += 1
+        return number
+
     def _running_points(self):
         with self._lock:
             return [trial.params for trial, _ in self._running.values()]
 
-    def _submit(self, handle, point):
-        trial = Trial(number=self._next_number, params=point)
-        self._next_number += 1
-        future = self.executor.submit(run_trial, handle, trial.number, point, self._prune_table())
+    def _submit(self, handle, trial, alone=False):
+        self._attempts[trial.number] = self._attempts.get(trial.number, 0) + 1
+        self._ran_alone[trial.number] = alone
+        future = self.executor.submit(run_trial, handle, trial.number, trial.params, self._prune_table())
         with self._lock:
             self._running[future] = (trial, self._generation)
 
@@ -211,10 +233,13 @@ class Search:
         try:
             outcome = self.executor.outcome(future)
         except WorkerLost as err:
-            outcome = {"state": "failed", "error": f"worker_lost: {err}", "value": None}
             if generation == self._generation:
                 self._generation += 1
                 self.executor.recover()
+            if not self._lost_for_good(trial, err):
+                self._retry.append((trial, err.shared))
+                return
+            outcome = {"state": "failed", "error": f"worker_lost: {err}", "value": None}
         if outcome["state"] == "usage_error":
             raise ConfigError(outcome["error"])
         for key in ("value", "state", "start", "end", "duration", "worker", "error", "metrics", "intermediate",
@@ -222,6 +247,12 @@ class Search:
             if key in outcome:
                 setattr(trial, key, outcome[key])
         self._record(trial)
+
+    def _lost_for_good(self, trial, err):
+        """A trial is failed when its worker died while it ran alone, or died on it twice."""
+        if err.shared:
+            return self._ran_alone.get(trial.number, False)
+        return self._attempts.get(trial.number, 0) >= 2
 
     def _record(self, trial):
         self.trials.append(trial)

@@ -8,7 +8,17 @@ import concurrent.futures
 
 
 class WorkerLost(RuntimeError):
-    """The process running a trial died (killed, crashed, out of memory)."""
+    """The process running a trial died (killed, crashed, out of memory).
+
+    `shared` is True when the executor cannot tell which task killed the worker
+    (a loky pool fails every running task when one worker dies): the engine then
+    reruns each affected trial alone to find the culprit. When False, the loss
+    is this task's own and the trial is retried once.
+    """
+
+    def __init__(self, message, shared=False):
+        super().__init__(message)
+        self.shared = shared
 
 
 class Executor(abc.ABC):

@@ -73,7 +73,7 @@ class LokyExecutor(Executor):
         try:
             return future.result()
         except BrokenProcessPool as err:
-            raise WorkerLost(str(err).splitlines()[0] if str(err) else "worker process died") from None
+            raise WorkerLost(str(err).splitlines()[0] if str(err) else "worker process died", shared=True) from None
 
     def recover(self):
         old, self._pool = self._pool, None
