@@ -26,16 +26,18 @@ def __getattr__(name):
 
 def load_ipython_extension(ip):
     """Called by ``%load_ext mlestar_nb``: register the magics."""
-    from .magics import MlestarMagics
-    ip.register_magics(MlestarMagics)
+    from .magics import MAGICS
+    for magics in MAGICS:
+        ip.register_magics(magics)
 
 
 def unload_ipython_extension(ip):
     """Called by ``%unload_ext mlestar_nb``: remove the magics and stop warm worker pools."""
     from .executors.local import LokyExecutor
-    from .magics import MlestarMagics
+    from .magics import MAGICS
     registry = ip.magics_manager.magics
-    for kind, names in MlestarMagics.magics.items():
-        for name in names:
-            registry[kind].pop(name, None)
+    for magics in MAGICS:
+        for kind, names in magics.magics.items():
+            for name in names:
+                registry[kind].pop(name, None)
     LokyExecutor.close_warm_pools()

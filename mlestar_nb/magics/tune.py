@@ -1,27 +1,21 @@
-"""The IPython magics: parse the line, check the cell once, call the library.
-
-Every user error is raised as IPython's plain `UsageError`, which prints as a
-single line.
-"""
+"""%%mlestar_tune: parse the line, check the cell once, call `tune()`."""
 import ast
 import hashlib
 import json
 
-from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
-from .cell import CellObjective, analyse_cell, check_cell
-from .errors import ConfigError
-from .executors import BACKENDS
-from .space import parse_space, space_to_json
-from .strategies import STRATEGIES, SURROGATES
-
-INLINE_SPACE = "__mlestar_inline_space__"
+from ..cell import CellObjective, analyse_cell, check_cell
+from ..errors import ConfigError
+from ..executors import BACKENDS
+from ..space import parse_space, space_to_json
+from ..strategies import STRATEGIES, SURROGATES
+from .common import extract_inline_dict, parse_line, resolve_names, usage_errors
 
 
 @magics_class
-class MlestarMagics(Magics):
+class TuneMagics(Magics):
     @magic_arguments()
     @argument("--space", metavar="SPACE", help="the search space: a dict variable's name, or a dict written "
               "inline, e.g. {'alpha': (1e-4, 1.0, 'log-uniform'), 'depth': [2, 4, 8]}. (low, high) of ints is "
@@ -71,15 +65,13 @@ class MlestarMagics(Magics):
             %%mlestar_tune --space {'C': (1e-3, 1e3, 'log-uniform')} --trials 40
             cross_val_score(SVC(C=C), X, y, cv=5).mean()
         """
-        try:
-            line, inline_space = _extract_inline_space(line)
-            args = _parse(self.mlestar_tune, line)
+        with usage_errors():
+            line, inline_space = extract_inline_dict(line, "--space")
+            args = parse_line(self.mlestar_tune, line)
             return self._tune(args, cell, inline_space)
-        except ConfigError as err:
-            raise UsageError(str(err)) from None
 
     def _tune(self, args, cell, inline_space):
-        from .tuner import tune
+        from ..tuner import tune
 
         user_ns = self.shell.user_ns
         space = self._space(args.space, inline_space)
@@ -91,7 +83,7 @@ class MlestarMagics(Magics):
         provided = list(dims) + ["params"]
         analysis = analyse_cell(source, provided=provided)
         shipped = check_cell(analysis, user_ns, provided=provided, objective_name=args.objective)
-        data = self._data(args.data)
+        data = None if args.data is None else tuple(resolve_names(user_ns, args.data, "--data"))
         for option, value in (("--out", args.out), ("--objective", args.objective)):
             if value is not None and not value.isidentifier():
                 raise ConfigError(f"{option} {value!r} is not a valid variable name")
@@ -127,15 +119,6 @@ class MlestarMagics(Magics):
             raise ConfigError(f"--space names '{spec}', which is not defined; define the dict in an earlier cell")
         return self.shell.user_ns[spec]
 
-    def _data(self, names):
-        if names is None:
-            return None
-        missing = [n for n in names if n not in self.shell.user_ns]
-        if missing:
-            raise ConfigError(f"--data names '{missing[0]}', which is not defined; pass the variables that hold "
-                              "the features and the target, e.g. --data X y")
-        return tuple(self.shell.user_ns[n] for n in names)
-
     def _apply(self, source, result):
         if result.best_params is None:
             print("--apply: no trial completed, so the notebook was left as it was")
@@ -148,46 +131,6 @@ class MlestarMagics(Magics):
         except Exception as err:
             print(f"--apply: the cell raised {type(err).__name__}: {err} with the best parameters "
                   f"{result.best_params}")
-
-
-def _parse(magic, line):
-    try:
-        return parse_argstring(magic, line)
-    except ValueError as err:  # shlex: "No closing quotation", "No escaped character"
-        raise ConfigError(f"cannot read the options ({err}); close every quote in the magic's line") from None
-
-
-def _extract_inline_space(line):
-    """Cut an inline ``--space {...}`` out of the line before shell-style splitting mangles its quotes."""
-    marker = "--space"
-    at = line.find(marker)
-    if at < 0:
-        return line, None
-    start = at + len(marker)
-    while start < len(line) and line[start] in " =\t":
-        start += 1
-    if start >= len(line) or line[start] != "{":
-        return line, None
-    depth, quote, i = 0, None, start
-    while i < len(line):
-        ch = line[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "{[(":
-            depth += 1
-        elif ch in "}])":
-            depth -= 1
-            if depth == 0:
-                break
-        i += 1
-    if depth != 0 or i >= len(line):
-        raise ConfigError("the inline --space has unbalanced brackets or quotes; close every {, [, ( and quote")
-    return line[:at] + f"--space {INLINE_SPACE}" + line[i + 1:], line[start:i + 1]
 
 
 def _keep_line_numbers(cell, source):
