@@ -9,6 +9,7 @@ fit; how far ahead adapts to the ratio of proposal time to trial time.
 """
 import collections
 import math
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -26,6 +27,42 @@ class StopRules:
     patience: int = None
     target: float = None
     maximize: bool = True
+    trial_timeout: float = None     # seconds; enforced in the worker, then by restarting it
+    trial_memory: int = None        # bytes a trial may add to its worker
+
+
+class InterruptGuard:
+    """Ctrl-C during a search sets a flag that the loop reads at safe points.
+
+    So an interrupt never lands between a trial finishing and its journal line
+    being written. Where trials run in the kernel's own thread (sequential
+    backend), Ctrl-C raises at once so a long trial stops; a second Ctrl-C
+    always raises at once.
+    """
+
+    def __init__(self, raise_at_once=False):
+        self.requested = False
+        self.raise_at_once = raise_at_once
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.raise_at_once or self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def check(self):
+        if self.requested:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
 
 
 class Proposer:
@@ -80,14 +117,15 @@ class Proposer:
                 if point is None:
                     return
 
-    def take(self):
-        """The next point, or None when the strategy has no more."""
+    def take(self, check=lambda: None):
+        """The next point, or None when the strategy has no more; `check` runs while waiting."""
         if not self._background:
             return self._ask(self._running_points())
         clock = time.perf_counter()
         with self._cond:
             while not self._ready and not self._exhausted and self._error is None:
-                self._cond.wait()
+                check()
+                self._cond.wait(0.1)
             self.wait_seconds += time.perf_counter() - clock
             if self._ready:
                 point = self._ready.popleft()
@@ -132,6 +170,9 @@ class Search:
         self._retry = collections.deque()   # (trial, run alone?) whose worker died
         self._attempts = {}
         self._ran_alone = {}
+        self._submitted_at = {}
+        self._restarted = set()          # pool generations the engine killed on purpose
+        self._limits = (rules.trial_timeout, rules.trial_memory)
         self._next_number = max((t.number for t in self.trials), default=-1) + 1
         self._since_improvement = 0
         self._best = None
@@ -154,8 +195,10 @@ class Search:
         self.proposer = Proposer(self.strategy, self._running_points, background)
         self._loop_start = time.perf_counter()
         self._publish("start")
+        self._guard = InterruptGuard(raise_at_once=self.executor.runs_in_kernel)
         try:
-            self._loop(handle)
+            with self._guard:
+                self._loop(handle)
             self.status = "stopped" if self.stop_reason not in (None, "budget", "grid exhausted") else "completed"
             self.stop_reason = self.stop_reason or "budget"
             self.executor.shutdown()
@@ -178,6 +221,7 @@ class Search:
         deadline = None if self.rules.timeout is None else self._loop_start + self.rules.timeout
         exhausted = False
         while True:
+            self._guard.check()
             self._resubmit_lost(handle)
             while (not exhausted and not self._retry and self.stop_reason is None
                    and len(self._running) < self.executor.n_workers
@@ -185,7 +229,7 @@ class Search:
                 if deadline is not None and time.perf_counter() >= deadline:
                     self.stop_reason = "timeout"
                     break
-                point = self.proposer.take()
+                point = self.proposer.take(self._guard.check)
                 if point is None:
                     exhausted = True
                     break
@@ -197,6 +241,7 @@ class Search:
             wait = 0.25 if deadline is None else max(0.0, min(0.25, deadline - time.perf_counter()))
             for future in self.executor.wait(list(self._running), timeout=wait):
                 self._finish(future)
+            self._stop_overdue()
 
     def _resubmit_lost(self, handle):
         """Run again the trials whose worker died: alone, when the loss may have been another trial's fault."""
@@ -223,9 +268,34 @@ class Search:
     def _submit(self, handle, trial, alone=False):
         self._attempts[trial.number] = self._attempts.get(trial.number, 0) + 1
         self._ran_alone[trial.number] = alone
-        future = self.executor.submit(run_trial, handle, trial.number, trial.params, self._prune_table())
+        self._submitted_at[trial.number] = time.perf_counter()
+        future = self.executor.submit(run_trial, handle, trial.number, trial.params, self._prune_table(),
+                                      self._limits)
         with self._lock:
             self._running[future] = (trial, self._generation)
+
+    def _stop_overdue(self):
+        """A trial stuck past --trial-timeout in code the worker cannot interrupt: restart its worker."""
+        limit = self.rules.trial_timeout
+        if limit is None or not self.executor.can_restart:
+            return
+        grace = max(2.0, 0.2 * limit)
+        now = time.perf_counter()
+        overdue = [(f, t) for f, (t, g) in list(self._running.items())
+                   if g == self._generation and now - self._submitted_at[t.number] > limit + grace]
+        if not overdue:
+            return
+        for future, trial in overdue:
+            with self._lock:
+                self._running.pop(future)
+            trial.state, trial.value = "timeout", None
+            trial.duration = now - self._submitted_at[trial.number]
+            trial.error = (f"the trial passed --trial-timeout {limit:g} s and did not stop "
+                           f"(stuck outside Python); its worker was restarted")
+            self._record(trial)
+        self._restarted.add(self._generation)
+        self._generation += 1
+        self.executor.recover()
 
     def _finish(self, future):
         with self._lock:
@@ -233,6 +303,10 @@ class Search:
         try:
             outcome = self.executor.outcome(future)
         except WorkerLost as err:
+            if generation in self._restarted:   # we restarted that pool for another trial: rerun, no blame
+                self._retry.append((trial, False))
+                self._attempts[trial.number] -= 1
+                return
             if generation == self._generation:
                 self._generation += 1
                 self.executor.recover()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from .cell import CELL_FILENAME
 from .executors.shipping import resolve
+from .limits import TrialStopped, enforced, format_bytes
 
 PRUNE_MIN_TRIALS = 5
 
@@ -37,21 +38,34 @@ class ObjectiveUsageError(Exception):
     """The objective's value cannot be scored with the options given (the user must change them)."""
 
 
-def run_trial(shared, number, params, prune_table):
-    """Run one trial in a worker and describe its outcome."""
+def run_trial(shared, number, params, prune_table, limits=None):
+    """Run one trial in a worker and describe its outcome.
+
+    `limits` is ``(timeout seconds or None, memory bytes or None)``.
+    """
     payload = resolve(shared)
     outcome = {"number": number, "worker": f"{socket.gethostname()}/{os.getpid()}",
                "metrics": {}, "intermediate": [], "error": None}
     outcome["start"] = time.time()
     clock = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
+    timeout_s, memory_bytes = limits or (None, None)
+    with warnings.catch_warnings(record=True) as caught, enforced(timeout_s, memory_bytes) as watch:
         warnings.simplefilter("always")
         try:
             value = payload.objective(dict(params))
             state, score, metrics, folds = _score(value, payload, prune_table)
             outcome.update(state=state, value=score, metrics=metrics, intermediate=folds)
+        except TrialStopped:
+            outcome.update(state="timeout" if watch.reason == "timeout" else "failed", value=None,
+                           error=watch.message)
         except ObjectiveUsageError as err:
             outcome.update(state="usage_error", value=None, error=str(err))
+        except MemoryError as err:
+            reason = _describe_error(err)
+            if memory_bytes is not None:
+                reason = (f"memory limit exceeded: {str(err) or 'MemoryError'} "
+                          f"(--trial-memory {format_bytes(memory_bytes)})")
+            outcome.update(state="failed", value=None, error=reason)
         except Exception as err:  # a failing trial is data, not a crash of the search
             outcome.update(state="failed", value=None, error=_describe_error(err))
     outcome["warnings"] = _distinct_warnings(caught)

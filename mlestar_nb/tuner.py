@@ -12,6 +12,7 @@ from .engine import Search, StopRules
 from .errors import ConfigError, expected
 from .executors import BACKENDS, available_cores, make_executor
 from .journal import Journal, journal_path, known_journals
+from .limits import parse_memory
 from .result import Trial, TuneResult
 from .space import parse_space, point_from_json, space_to_json
 from .strategies import STRATEGIES, SURROGATES, make_strategy
@@ -22,8 +23,8 @@ DEFAULT_JOURNAL_DIR = ".mlestar"
 
 def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrogate="GP", initial=None,
          jobs=None, backend="loky", timeout=None, patience=None, target=None, seed=None, name=None,
-         resume=False, data=None, cv=5, scoring=None, journal=True, journal_dir=DEFAULT_JOURNAL_DIR,
-         progress=True, listeners=()):
+         resume=False, data=None, cv=5, scoring=None, trial_timeout=None, trial_memory=None, journal=True,
+         journal_dir=DEFAULT_JOURNAL_DIR, progress=True, listeners=()):
     """Search `space` for the parameters that give `objective(params)` its best score.
 
     `objective` takes a dict of parameters and returns a number, a dict with
@@ -31,7 +32,9 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     estimator, which is cross-validated on ``data=(X, y)`` with `cv` folds and
     `scoring`. Scores are maximized unless ``minimize=True``. Every finished
     trial is appended to ``journal_dir/name.jsonl``; ``resume=True`` continues
-    that journal up to `trials` in all.
+    that journal up to `trials` in all. `trial_timeout` (seconds) and
+    `trial_memory` (bytes, or a size such as "500MB") stop a single trial that
+    runs too long or grows its worker too much; they need worker processes.
     """
     if not callable(objective):
         raise ConfigError(f"objective must be callable as objective(params), {expected('a function', objective)}")
@@ -39,6 +42,11 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     trials = _positive_int("trials", trials)
     n_workers = _workers(jobs, backend)
     timeout = _positive_number("timeout", timeout)
+    trial_timeout = _positive_number("trial_timeout", trial_timeout)
+    trial_memory = None if trial_memory is None else parse_memory(trial_memory)
+    if (trial_timeout or trial_memory) and backend in ("threads", "sequential"):
+        raise ConfigError(f"trial limits need worker processes, but backend is {backend!r}: a thread or the kernel "
+                          "cannot be stopped safely; use --backend loky")
     patience = None if patience is None else _positive_int("patience", patience)
     initial = None if initial is None else _positive_int("initial", initial)
     if target is not None and (isinstance(target, bool) or not isinstance(target, numbers.Real)):
@@ -71,7 +79,7 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
         views.append(default_progress())
     executor = make_executor(backend, n_workers)
     search = Search(payload=payload, strategy=strat, executor=executor,
-                    rules=StopRules(trials, timeout, patience, target, maximize),
+                    rules=StopRules(trials, timeout, patience, target, maximize, trial_timeout, trial_memory),
                     journal=journal_obj, previous=previous, listeners=views, prune=data is not None)
     try:
         search.run()

@@ -205,6 +205,16 @@ ERRORS = [
     ("--space space --trials many", "x", "invalid int value"),
     ("--space space", "%time x", "IPython syntax"),
     ("--space space --out 1bad", "x", "not a valid variable name"),
+    ("--space space --trial-memory lots", "x", "--trial-memory 'lots' is not a size"),
+    ("--space space --trial-memory 1KB", "x", "is below 16 MB"),
+    ("--space space --trial-timeout 5 --backend threads", "x", "trial limits need worker processes"),
+    ("--space space --trial-timeout -1", "x", "trial_timeout must be a positive number"),
+    ("--space space --timeout 0", "x", "timeout must be a positive number"),
+    ("--space space --patience 0", "x", "patience must be a positive integer"),
+    ("--space space --cv 1 --data X y", "x", "cv must be at least 2 folds"),
+    ("--space {'x': (0.0, 1.0)", "x", "unbalanced brackets or quotes"),
+    ("--space space --name ../up", "x", "must be a plain file name"),
+    ("--space space '", "x", "close every quote"),
 ]
 
 

@@ -23,6 +23,8 @@ class WorkerLost(RuntimeError):
 
 class Executor(abc.ABC):
     name = "base"
+    runs_in_kernel = False   # trials run in the kernel's main thread (Ctrl-C must stop them directly)
+    can_restart = False      # recover() can stop a stuck trial by restarting its worker
 
     def __init__(self, n_workers):
         self.n_workers = int(n_workers)

@@ -28,6 +28,7 @@ class LokyExecutor(Executor):
     """
 
     name = "loky"
+    can_restart = True
     _warm = {}
     _warm_lock = threading.Lock()
 
@@ -81,9 +82,12 @@ class LokyExecutor(Executor):
             old.shutdown(wait=False, kill_workers=True)
         self._pool = ProcessPoolExecutor(max_workers=self.n_workers, env=self._worker_env())
 
-    def worker_pids(self):
-        processes = getattr(self._pool, "_processes", None) or {}
-        return sorted(processes)
+    @classmethod
+    def warm_worker_pids(cls):
+        """Process ids of the idle pools kept for the next search."""
+        with cls._warm_lock:
+            pools = list(cls._warm.values())
+        return sorted(pid for pool in pools for pid in (getattr(pool, "_processes", None) or {}))
 
     def shutdown(self, kill=False):
         pool, self._pool = self._pool, None
@@ -137,6 +141,7 @@ class SequentialExecutor(Executor):
     """Runs each trial in the kernel when it is submitted: reproducible and easy to debug."""
 
     name = "sequential"
+    runs_in_kernel = True
 
     def __init__(self, n_workers=1):
         super().__init__(1)

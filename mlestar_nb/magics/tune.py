@@ -33,6 +33,10 @@ class TuneMagics(Magics):
     @argument("--backend", default="loky", choices=BACKENDS,
               help="loky worker processes (default), threads, or sequential in the kernel")
     @argument("--timeout", type=float, metavar="S", help="start no trial after S seconds")
+    @argument("--trial-timeout", type=float, metavar="S",
+              help="stop a single trial after S seconds (state 'timeout'); the search goes on")
+    @argument("--trial-memory", metavar="SIZE",
+              help="stop a single trial that grows its worker by more than SIZE (e.g. 500MB, 2GB)")
     @argument("--patience", type=int, metavar="N", help="stop after N completed trials without improvement")
     @argument("--target", type=float, metavar="V", help="stop once the best score reaches V")
     @argument("--seed", type=int, metavar="N", help="random seed; makes a one-worker run reproducible")
@@ -93,7 +97,8 @@ class TuneMagics(Magics):
             objective, space, trials=args.trials, minimize=args.minimize, strategy=args.strategy,
             surrogate=args.surrogate, initial=args.initial, jobs=args.jobs, backend=args.backend,
             timeout=args.timeout, patience=args.patience, target=args.target, seed=args.seed, name=name,
-            resume=args.resume, data=data, cv=args.cv, scoring=args.scoring, progress=not args.quiet,
+            resume=args.resume, data=data, cv=args.cv, scoring=args.scoring, trial_timeout=args.trial_timeout,
+            trial_memory=args.trial_memory, progress=not args.quiet,
         )
         if args.out:
             user_ns[args.out] = result
