@@ -35,6 +35,8 @@ def unload_ipython_extension(ip):
     """Called by ``%unload_ext mlestar_nb``: remove the magics and stop warm worker pools."""
     from .executors.local import LokyExecutor
     from .magics import MAGICS
+    from .magics.monitor import stop_running
+    stop_running()
     registry = ip.magics_manager.magics
     for magics in MAGICS:
         for kind, names in magics.magics.items():

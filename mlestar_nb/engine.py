@@ -14,8 +14,10 @@ import threading
 import time
 from dataclasses import dataclass
 
+from .alerts import AlertRules
 from .errors import ConfigError
 from .executors import WorkerLost
+from .monitor import ResourceMonitor
 from .result import Trial, summarize_durations
 from .trial import run_trial
 
@@ -152,7 +154,7 @@ class Search:
     """One run of the loop. Create, call `run()` once, read the attributes it sets."""
 
     def __init__(self, *, payload, strategy, executor, rules, journal=None, previous=(), listeners=(),
-                 prune=False):
+                 prune=False, alert_rules=None, tick_s=0.5):
         self.payload = payload
         self.strategy = strategy
         self.executor = executor
@@ -172,6 +174,12 @@ class Search:
         self._ran_alone = {}
         self._submitted_at = {}
         self._restarted = set()          # pool generations the engine killed on purpose
+        self.monitor = ResourceMonitor(min_interval=tick_s)
+        self.alert_rules = alert_rules or AlertRules()
+        self._tick_s = tick_s
+        self._last_tick = None
+        self._last_wait_s = 0.0
+        self._submitted_epoch = {}
         self._limits = (rules.trial_timeout, rules.trial_memory)
         self._next_number = max((t.number for t in self.trials), default=-1) + 1
         self._since_improvement = 0
@@ -179,6 +187,8 @@ class Search:
         for trial in self.trials:
             self._note_best(trial)
         self._run_durations = []
+        self._previous_count = len(self.trials)
+        self.view_seconds = 0.0     # time the loop spent drawing views
         self._started = None
         self._loop_start = None
         self._startup_s = 0.0
@@ -196,6 +206,8 @@ class Search:
         self._loop_start = time.perf_counter()
         self._publish("start")
         self._guard = InterruptGuard(raise_at_once=self.executor.runs_in_kernel)
+        self.monitor.sample(force=True)
+        self.alert_rules.on_start(self.rules.budget - len(self.trials), self.executor.n_workers)
         try:
             with self._guard:
                 self._loop(handle)
@@ -212,6 +224,7 @@ class Search:
             raise
         finally:
             self._loop_end = time.perf_counter()
+            self.alert_rules.check_trends()
             self.proposer.close()
             self.executor.unshare(handle)
             self._publish("end")
@@ -242,6 +255,7 @@ class Search:
             for future in self.executor.wait(list(self._running), timeout=wait):
                 self._finish(future)
             self._stop_overdue()
+            self._tick(exhausted)
 
     def _resubmit_lost(self, handle):
         """Run again the trials whose worker died: alone, when the loss may have been another trial's fault."""
@@ -269,6 +283,7 @@ class Search:
         self._attempts[trial.number] = self._attempts.get(trial.number, 0) + 1
         self._ran_alone[trial.number] = alone
         self._submitted_at[trial.number] = time.perf_counter()
+        self._submitted_epoch[trial.number] = time.time()
         future = self.executor.submit(run_trial, handle, trial.number, trial.params, self._prune_table(),
                                       self._limits)
         with self._lock:
@@ -313,6 +328,7 @@ class Search:
             if not self._lost_for_good(trial, err):
                 self._retry.append((trial, err.shared))
                 return
+            self.alert_rules.on_worker_lost(trial, err)
             outcome = {"state": "failed", "error": f"worker_lost: {err}", "value": None}
         if outcome["state"] == "usage_error":
             raise ConfigError(outcome["error"])
@@ -339,6 +355,7 @@ class Search:
         improved = self._note_best(trial)
         if trial.state == "complete":
             self._since_improvement = 0 if improved else self._since_improvement + 1
+        self.alert_rules.on_trial(trial, self.monitor.rss_tree())
         self._adapt_lookahead()
         self._check_rules()
         self._publish("trial", trial)
@@ -371,6 +388,33 @@ class Search:
         ahead = math.ceil(self.executor.n_workers * ask_s / trial_s) + 1
         self.proposer.set_ahead(max(1, min(self.executor.n_workers, ahead)))
 
+    def _tick(self, exhausted):
+        """Between waits: sample resources, feed the alert rules, let views redraw."""
+        now = time.time()
+        if self._last_tick is not None and now - self._last_tick < self._tick_s:
+            return
+        window_start, self._last_tick = self._last_tick, now
+        sample = self.monitor.sample()
+        self.alert_rules.on_sample(sample)
+        self.alert_rules.check_trends()
+        still_to_run = (not exhausted and self.stop_reason is None
+                        and len(self.trials) + len(self._running) < self.rules.budget)
+        if window_start is not None and still_to_run:
+            span = now - window_start
+            busy = sum(_overlap(t.start, t.end, window_start, now) for t in self.trials[-4 * self.executor.n_workers:]
+                       if t.start is not None)
+            busy += sum(_overlap(self._submitted_epoch[t.number], now, window_start, now)
+                        for t, _ in list(self._running.values()))
+            capacity = self.executor.n_workers * span
+            waited = self.proposer.wait_seconds - self._last_wait_s
+            recent = self._run_durations[-10:]
+            self.alert_rules.on_idle(now, max(0.0, capacity - busy), capacity,
+                                     1000 * self.proposer.ask_seconds / max(1, self.proposer.asks),
+                                     1000 * (sum(recent) / len(recent) if recent else 0.0),
+                                     waiting_for_proposals=waited > 0.25 * max(1e-9, capacity - busy))
+        self._last_wait_s = self.proposer.wait_seconds
+        self._publish("tick")
+
     def _prune_table(self):
         """Per fold, the running mean CV score of each completed trial (for the median rule)."""
         if not self.prune:
@@ -397,20 +441,29 @@ class Search:
             top = pick(done, key=lambda t: t.value)
             best = {"number": top.number, "value": top.value, "params": dict(top.params)}
         elapsed = 0.0 if self._loop_start is None else time.perf_counter() - self._loop_start
+        ran = len(self.trials) - self._previous_count
+        left = max(0, self.rules.budget - len(self.trials))
+        eta = elapsed / ran * left if ran and self.status == "running" else None
+        ordered = sorted(done, key=lambda t: t.value, reverse=self.rules.maximize)[:5]
         return {
             "status": self.status, "stop_reason": self.stop_reason, "budget": self.rules.budget,
             "finished": len(self.trials), "running": len(self._running),
             "complete": counts["complete"], "failed": counts["failed"], "pruned": counts["pruned"],
-            "timeout": counts["timeout"], "best": best, "elapsed_s": elapsed,
+            "timeout": counts["timeout"], "best": best, "elapsed_s": elapsed, "eta_s": eta,
             "workers": self.executor.n_workers, "maximize": self.rules.maximize,
+            "top": [{"number": t.number, "value": t.value, "params": dict(t.params)} for t in ordered],
+            "history": [(t.value, t.state) for t in self.trials],
+            "resources": self.monitor.last, "alerts": [a.to_dict() for a in self.alert_rules.alerts],
         }
 
     def _publish(self, event, trial=None):
         if not self.listeners:
             return
+        clock = time.perf_counter()
         snap = self.snapshot()
         for listener in self.listeners:
             listener(event, snap, trial)
+        self.view_seconds += time.perf_counter() - clock
 
     def metrics(self, previous_count):
         ran = self.trials[previous_count:]
@@ -431,6 +484,14 @@ class Search:
             "proposal_ms_mean": 1000 * self.proposer.ask_seconds / max(1, self.proposer.asks),
             "proposal_wait_s": self.proposer.wait_seconds,
             "stopped_running": self.stopped_running,
+            "view_s": self.view_seconds,
         }
         out.update(summarize_durations(ran))
+        out.update(self.monitor.metrics())
         return out
+
+
+def _overlap(start, end, window_start, window_end):
+    if start is None or end is None:
+        return 0.0
+    return max(0.0, min(end, window_end) - max(start, window_start))

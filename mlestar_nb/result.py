@@ -45,6 +45,7 @@ class TuneResult:
     metrics: dict = field(default_factory=dict)
     journal_path: str = None
     notes: list = field(default_factory=list)
+    alerts: list = field(default_factory=list)     # alerts.Alert
 
     @property
     def maximize(self):
@@ -155,6 +156,7 @@ class TuneResult:
         warned = [t for t in self.trials if t.warnings]
         if warned:
             lines.append(f"  {len(warned)} trial(s) raised warnings, e.g. {warned[0].warnings[0]}")
+        lines.extend(f"  alert [{a.kind}]: {a.message}" for a in self.alerts)
         lines.extend(f"  note: {n}" for n in self.notes)
         return lines
 
@@ -184,7 +186,9 @@ class TuneResult:
         if self.best_trial is not None:
             best = (f"<div>best score <b>{self.best_score:.6g}</b> with "
                     f"<code>{html.escape(repr(self.best_params))}</code></div>")
-        notes = "".join(f"<div><i>note: {html.escape(n)}</i></div>" for n in self.notes)
+        notes = "".join(f"<div style='color:#b26a00'>&#9888; {html.escape(a.kind)}: {html.escape(a.message)}</div>"
+                        for a in self.alerts)
+        notes += "".join(f"<div><i>note: {html.escape(n)}</i></div>" for n in self.notes)
         return (f"<div class='mlestar-result'>{head}<div>{' · '.join(facts)}</div>{best}"
                 f"<div style='color:#666'>space: {space}</div>"
                 "<table><thead><tr><th>trial</th><th>score</th><th>state</th><th>params</th><th>seconds</th>"

@@ -24,7 +24,7 @@ DEFAULT_JOURNAL_DIR = ".mlestar"
 def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrogate="GP", initial=None,
          jobs=None, backend="loky", timeout=None, patience=None, target=None, seed=None, name=None,
          resume=False, data=None, cv=5, scoring=None, trial_timeout=None, trial_memory=None, journal=True,
-         journal_dir=DEFAULT_JOURNAL_DIR, progress=True, listeners=()):
+         journal_dir=DEFAULT_JOURNAL_DIR, progress=True, listeners=(), alert_thresholds=None):
     """Search `space` for the parameters that give `objective(params)` its best score.
 
     `objective` takes a dict of parameters and returns a number, a dict with
@@ -35,6 +35,9 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     that journal up to `trials` in all. `trial_timeout` (seconds) and
     `trial_memory` (bytes, or a size such as "500MB") stop a single trial that
     runs too long or grows its worker too much; they need worker processes.
+    `progress` is "auto" (True: a live widget panel in a notebook, a text line
+    elsewhere), "widget", "text" or False; `alert_thresholds` overrides
+    attributes of `alerts.AlertRules`.
     """
     if not callable(objective):
         raise ConfigError(f"objective must be callable as objective(params), {expected('a function', objective)}")
@@ -60,6 +63,8 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     cv = _positive_int("cv", cv) if isinstance(cv, numbers.Integral) and not isinstance(cv, bool) else cv
     if isinstance(cv, int) and cv < 2:
         raise ConfigError(f"cv must be at least 2 folds, got {cv}")
+    if progress not in (True, False, None, "auto", "widget", "text"):
+        raise ConfigError(f"progress must be True, False, 'auto', 'widget' or 'text', got {progress!r}")
     if data is not None and (not isinstance(data, (tuple, list)) or len(data) != 2):
         raise ConfigError(f"data must be a pair (X, y), {expected('(X, y)', type(data).__name__)}")
 
@@ -75,12 +80,18 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
                             cv=cv, scoring=scoring, maximize=maximize)
     views = list(listeners)
     if progress:
-        from .views import default_progress
-        views.append(default_progress())
+        from .views import make_view
+        views.append(make_view(progress))
+    from .alerts import AlertRules
+    try:
+        alert_rules = AlertRules(**(alert_thresholds or {}))
+    except TypeError as err:
+        raise ConfigError(f"alert_thresholds: {err}; see the attributes of mlestar_nb.alerts.AlertRules") from None
     executor = make_executor(backend, n_workers)
     search = Search(payload=payload, strategy=strat, executor=executor,
                     rules=StopRules(trials, timeout, patience, target, maximize, trial_timeout, trial_memory),
-                    journal=journal_obj, previous=previous, listeners=views, prune=data is not None)
+                    journal=journal_obj, previous=previous, listeners=views, prune=data is not None,
+                    alert_rules=alert_rules)
     try:
         search.run()
     finally:
@@ -94,7 +105,7 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
         name=name, direction="maximize" if maximize else "minimize", strategy=strat.name, space=dims,
         trials=search.trials, status=search.status, stop_reason=search.stop_reason,
         metrics=search.metrics(len(previous)), journal_path=journal_obj.path if journal_obj else None,
-        notes=notes,
+        notes=notes, alerts=list(alert_rules.alerts),
     )
 
 

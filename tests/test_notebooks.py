@@ -29,3 +29,24 @@ def test_quickstart_reports_its_best_score_and_params():
     assert "learning_rate" in text.split("best params:")[1]
     pruned_states = "".join(o.get("text", "") for o in notebook.cells[-3].get("outputs", []))
     assert "model now holds: HistGradientBoostingClassifier(" in pruned_states
+
+
+def test_the_saved_quickstart_keeps_the_final_state_of_its_panel():
+    notebook = executed(pathlib.Path(QUICKSTART).resolve())
+    tune_cell = next(c for c in notebook.cells if c.source.startswith("%%mlestar_tune --space space --trials 30"))
+    views = [o for o in tune_cell.outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) == 1, "the tuning cell should show one live panel"
+    assert "30/30 trials" in views[0]["data"]["text/plain"] and "done" in views[0]["data"]["text/plain"]
+    state = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    bars = [m["state"] for m in state.values() if m["model_name"] == "IntProgressModel"]
+    assert any(b["value"] == b["max"] == 30 and b["bar_style"] == "success" for b in bars)
+    titles = [m["state"]["value"] for m in state.values() if m["model_name"] == "HTMLModel"]
+    assert any("mlestar-status" in t and ">done<" in t for t in titles)
+
+
+def test_the_monitoring_tutorial_shows_its_alerts():
+    path = pathlib.Path(__file__).parent.parent / "notebooks" / "03_monitoring_and_alerts.ipynb"
+    notebook = executed(path.resolve())
+    printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" and "leaky.alerts" in c.source
+                      for o in c.get("outputs", []))
+    assert "memory_leak:" in printed and "failure_rate:" in printed

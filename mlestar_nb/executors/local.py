@@ -68,7 +68,13 @@ class LokyExecutor(Executor):
             shutil.rmtree(folder, ignore_errors=True)
 
     def submit(self, fn, *args):
-        return self._pool.submit(fn, *args)
+        try:
+            return self._pool.submit(fn, *args)
+        except BrokenProcessPool as err:
+            # a worker died and the loop has not heard yet: hand back a failed future, handled like the others
+            future = concurrent.futures.Future()
+            future.set_exception(err)
+            return future
 
     def outcome(self, future):
         try:

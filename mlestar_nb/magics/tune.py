@@ -47,6 +47,8 @@ class TuneMagics(Magics):
     @argument("--apply", action="store_true",
               help="afterwards run the cell once in the notebook with the best parameters")
     @argument("--quiet", action="store_true", help="show nothing until the final result")
+    @argument("--view", default="auto", choices=("auto", "widget", "text"),
+              help="live view: auto (the widget panel in a notebook, a text line in a terminal), widget or text")
     @argument("--data", nargs=2, metavar=("X", "y"),
               help="when the cell ends with an unfitted estimator: cross-validate it on these variables")
     @argument("--cv", type=int, default=5, metavar="K", help="folds for --data (5)")
@@ -98,7 +100,7 @@ class TuneMagics(Magics):
             surrogate=args.surrogate, initial=args.initial, jobs=args.jobs, backend=args.backend,
             timeout=args.timeout, patience=args.patience, target=args.target, seed=args.seed, name=name,
             resume=args.resume, data=data, cv=args.cv, scoring=args.scoring, trial_timeout=args.trial_timeout,
-            trial_memory=args.trial_memory, progress=not args.quiet,
+            trial_memory=args.trial_memory, progress=False if args.quiet else args.view,
         )
         if args.out:
             user_ns[args.out] = result
