@@ -119,7 +119,7 @@ class WidgetPanel:
         self.bar = w.IntProgress(min=0, max=1, value=0, layout=w.Layout(width="45%"))
         self.counts = w.HTML()
         self.best = w.HTML()
-        self.plot = w.Image(format="png", layout=w.Layout(width="360px"))
+        self.plot = w.Image(format="png")
         self.table = w.HTML()
         self.meters = w.HTML()
         self.alerts = w.HTML()
@@ -187,9 +187,9 @@ def top_table_html(top):
 
 
 def _bar(fraction, colour, width=60):
-    filled = max(0, min(width, round(fraction * width)))
-    return (f"<span style='display:inline-block;width:{width}px;height:8px;background:#e0e0e0'>"
-            f"<span style='display:inline-block;width:{filled}px;height:8px;background:{colour}'></span></span>")
+    filled = max(0.0, min(100.0, 100.0 * fraction))
+    return (f"<span style='display:inline-block;vertical-align:middle;width:{width}px;height:9px;"
+            f"background:linear-gradient(to right, {colour} {filled:.0f}%, #e0e0e0 {filled:.0f}%)'></span>")
 
 
 def meters_html(resources):
@@ -219,7 +219,7 @@ class ConvergencePlot:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        self.figure = Figure(figsize=(4.2, 2.4), dpi=72)
+        self.figure = Figure(figsize=(4.4, 2.5), dpi=90)
         FigureCanvasAgg(self.figure)
         self.figure.subplots_adjust(left=0.17, right=0.97, top=0.95, bottom=0.2)
         self.ax = self.figure.add_subplot()
