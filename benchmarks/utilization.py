@@ -14,10 +14,12 @@ import sys
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-# one BLAS thread per process, as in the workers, so calibration matches trial cost
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(var, "1")
+# One BLAS thread in this process too, as in the workers (and in Optuna's threads): every tool's trial
+# then does the same work in the same time, and the calibration below matches it.
+threadpool_limits(1)
+
 
 
 def _work(rounds):
