@@ -23,7 +23,7 @@ DEFAULT_JOURNAL_DIR = ".mlestar"
 def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrogate="GP", initial=None,
          jobs=None, backend="loky", timeout=None, patience=None, target=None, seed=None, name=None,
          resume=False, data=None, cv=5, scoring=None, journal=True, journal_dir=DEFAULT_JOURNAL_DIR,
-         progress=True, listeners=()):
+         progress=True, listeners=(), client=None, scheduler=None):
     """Search `space` for the parameters that give `objective(params)` its best score.
 
     `objective` takes a dict of parameters and returns a number, a dict with
@@ -32,6 +32,11 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     `scoring`. Scores are maximized unless ``minimize=True``. Every finished
     trial is appended to ``journal_dir/name.jsonl``; ``resume=True`` continues
     that journal up to `trials` in all.
+
+    ``backend="dask"`` runs trials on a Dask cluster: `client` (a
+    `distributed.Client`), or `scheduler` (an address such as
+    "tcp://10.0.0.5:8786"), or else the active default Client, or else a
+    LocalCluster started for this run; `jobs` then caps the trials in flight.
     """
     if not callable(objective):
         raise ConfigError(f"objective must be callable as objective(params), {expected('a function', objective)}")
@@ -58,26 +63,32 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     maximize = not minimize
     name = name or _default_name(objective, dims)
     strat = make_strategy(strategy, dims, budget=trials, seed=seed, surrogate=surrogate, n_initial=initial)
-    journal_obj, previous, notes = _open_journal(journal, journal_dir, name, dims, maximize, resume)
-    for trial in previous:
-        if trial.state in ("complete", "pruned"):
-            strat.tell(trial.params, -trial.value if maximize else trial.value)
-
-    payload = SearchPayload(objective=objective, data=tuple(data) if data is not None else None,
-                            cv=cv, scoring=scoring, maximize=maximize)
-    views = list(listeners)
-    if progress:
-        from .views import default_progress
-        views.append(default_progress())
-    executor = make_executor(backend, n_workers)
-    search = Search(payload=payload, strategy=strat, executor=executor,
-                    rules=StopRules(trials, timeout, patience, target, maximize),
-                    journal=journal_obj, previous=previous, listeners=views, prune=data is not None)
+    executor = make_executor(backend, n_workers, client=client, scheduler=scheduler)
+    executor.connect()  # a wrong scheduler address fails here, before the journal is touched
+    journal_obj = None
     try:
+        journal_obj, previous, notes = _open_journal(journal, journal_dir, name, dims, maximize, resume)
+        for trial in previous:
+            if trial.state in ("complete", "pruned"):
+                strat.tell(trial.params, -trial.value if maximize else trial.value)
+
+        payload = SearchPayload(objective=objective, data=tuple(data) if data is not None else None,
+                                cv=cv, scoring=scoring, maximize=maximize)
+        views = list(listeners)
+        if progress:
+            from .views import default_progress
+            views.append(default_progress())
+        search = Search(payload=payload, strategy=strat, executor=executor,
+                        rules=StopRules(trials, timeout, patience, target, maximize),
+                        journal=journal_obj, previous=previous, listeners=views, prune=data is not None)
         search.run()
+    except BaseException:
+        executor.shutdown(kill=True)  # idempotent; covers failures before the loop (journal, sharing)
+        raise
     finally:
         if journal_obj is not None:
             journal_obj.close()
+    notes.extend(getattr(executor, "notes", ()))
     if search.stopped_running:
         notes.append(f"{search.stopped_running} running trial(s) were stopped by the interrupt and not recorded")
     if search.stop_reason == "grid exhausted":
@@ -164,6 +175,8 @@ def _workers(jobs, backend):
         raise ConfigError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
     if backend == "sequential":
         return 1
+    if jobs is None and backend == "dask":
+        return None  # every worker thread of the cluster
     if jobs is None:
         return available_cores()
     jobs = _positive_int("jobs", jobs)
