@@ -24,7 +24,8 @@ DEFAULT_JOURNAL_DIR = ".mlestar"
 def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrogate="GP", initial=None,
          jobs=None, backend="loky", timeout=None, patience=None, target=None, seed=None, name=None,
          resume=False, data=None, cv=5, scoring=None, trial_timeout=None, trial_memory=None, journal=True,
-         journal_dir=DEFAULT_JOURNAL_DIR, progress=True, listeners=(), alert_thresholds=None):
+         journal_dir=DEFAULT_JOURNAL_DIR, progress=True, listeners=(), alert_thresholds=None, client=None,
+         scheduler=None):
     """Search `space` for the parameters that give `objective(params)` its best score.
 
     `objective` takes a dict of parameters and returns a number, a dict with
@@ -38,6 +39,11 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     `progress` is "auto" (True: a live widget panel in a notebook, a text line
     elsewhere), "widget", "text" or False; `alert_thresholds` overrides
     attributes of `alerts.AlertRules`.
+
+    ``backend="dask"`` runs trials on a Dask cluster: `client` (a
+    `distributed.Client`), or `scheduler` (an address such as
+    "tcp://10.0.0.5:8786"), or else the active default Client, or else a
+    LocalCluster started for this run; `jobs` then caps the trials in flight.
     """
     if not callable(objective):
         raise ConfigError(f"objective must be callable as objective(params), {expected('a function', objective)}")
@@ -47,9 +53,9 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     timeout = _positive_number("timeout", timeout)
     trial_timeout = _positive_number("trial_timeout", trial_timeout)
     trial_memory = None if trial_memory is None else parse_memory(trial_memory)
-    if (trial_timeout or trial_memory) and backend in ("threads", "sequential"):
-        raise ConfigError(f"trial limits need worker processes, but backend is {backend!r}: a thread or the kernel "
-                          "cannot be stopped safely; use --backend loky")
+    if (trial_timeout or trial_memory) and backend != "loky":
+        raise ConfigError(f"trial limits need loky worker processes, but backend is {backend!r}: a thread (the "
+                          "kernel's, or a Dask worker's) cannot be stopped safely; use --backend loky")
     patience = None if patience is None else _positive_int("patience", patience)
     initial = None if initial is None else _positive_int("initial", initial)
     if target is not None and (isinstance(target, bool) or not isinstance(target, numbers.Real)):
@@ -71,32 +77,38 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     maximize = not minimize
     name = name or _default_name(objective, dims)
     strat = make_strategy(strategy, dims, budget=trials, seed=seed, surrogate=surrogate, n_initial=initial)
-    journal_obj, previous, notes = _open_journal(journal, journal_dir, name, dims, maximize, resume)
-    for trial in previous:
-        if trial.state in ("complete", "pruned"):
-            strat.tell(trial.params, -trial.value if maximize else trial.value)
-
-    payload = SearchPayload(objective=objective, data=tuple(data) if data is not None else None,
-                            cv=cv, scoring=scoring, maximize=maximize)
-    views = list(listeners)
-    if progress:
-        from .views import make_view
-        views.append(make_view(progress))
     from .alerts import AlertRules
     try:
         alert_rules = AlertRules(**(alert_thresholds or {}))
     except TypeError as err:
         raise ConfigError(f"alert_thresholds: {err}; see the attributes of mlestar_nb.alerts.AlertRules") from None
-    executor = make_executor(backend, n_workers)
-    search = Search(payload=payload, strategy=strat, executor=executor,
-                    rules=StopRules(trials, timeout, patience, target, maximize, trial_timeout, trial_memory),
-                    journal=journal_obj, previous=previous, listeners=views, prune=data is not None,
-                    alert_rules=alert_rules)
+    executor = make_executor(backend, n_workers, client=client, scheduler=scheduler)
+    executor.connect()  # a wrong scheduler address fails here, before the journal is touched
+    journal_obj = None
     try:
+        journal_obj, previous, notes = _open_journal(journal, journal_dir, name, dims, maximize, resume)
+        for trial in previous:
+            if trial.state in ("complete", "pruned"):
+                strat.tell(trial.params, -trial.value if maximize else trial.value)
+
+        payload = SearchPayload(objective=objective, data=tuple(data) if data is not None else None,
+                                cv=cv, scoring=scoring, maximize=maximize)
+        views = list(listeners)
+        if progress:
+            from .views import make_view
+            views.append(make_view(progress))
+        search = Search(payload=payload, strategy=strat, executor=executor,
+                        rules=StopRules(trials, timeout, patience, target, maximize, trial_timeout, trial_memory),
+                        journal=journal_obj, previous=previous, listeners=views, prune=data is not None,
+                        alert_rules=alert_rules)
         search.run()
+    except BaseException:
+        executor.shutdown(kill=True)  # idempotent; covers failures before the loop (journal, sharing)
+        raise
     finally:
         if journal_obj is not None:
             journal_obj.close()
+    notes.extend(getattr(executor, "notes", ()))
     if search.stopped_running:
         notes.append(f"{search.stopped_running} running trial(s) were stopped by the interrupt and not recorded")
     if search.stop_reason == "grid exhausted":
@@ -183,6 +195,8 @@ def _workers(jobs, backend):
         raise ConfigError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
     if backend == "sequential":
         return 1
+    if jobs is None and backend == "dask":
+        return None  # every worker thread of the cluster
     if jobs is None:
         return available_cores()
     jobs = _positive_int("jobs", jobs)

@@ -27,7 +27,11 @@ def shell():
 def ns(shell, tmp_path, monkeypatch):
     """The shell with a fresh working directory (journals land in tmp_path/.mlestar) and a small dataset."""
     monkeypatch.chdir(tmp_path)
+    # keep the __main__ module's identity (multiprocessing's spawn, used by Dask's LocalCluster, reads __spec__)
+    module_attrs = {k: shell.user_ns[k] for k in ("__name__", "__spec__", "__loader__", "__package__")
+                    if k in shell.user_ns}
     shell.user_ns.clear()
+    shell.user_ns.update(module_attrs)
     shell.init_user_ns()
     run(shell, """
 from sklearn.datasets import load_breast_cancer

@@ -155,7 +155,7 @@ def test_large_arrays_reach_workers_memory_mapped_and_unread_names_stay_home(ns)
 def test_help_documents_every_option(shell):
     doc = shell.find_cell_magic("mlestar_tune").__doc__
     for option in ("--space", "--trials", "--minimize", "--strategy", "--surrogate", "--initial", "--jobs",
-                   "--backend", "--timeout", "--patience", "--target", "--seed", "--name", "--resume", "--out",
+                   "--backend", "--scheduler", "--timeout", "--patience", "--target", "--seed", "--name", "--resume", "--out",
                    "--apply", "--quiet", "--data", "--cv", "--scoring", "--objective"):
         assert option in doc
 
@@ -201,13 +201,14 @@ ERRORS = [
     ("--space space --strategy grid", "x", "grid search needs an all-discrete space"),
     ("--space space --resume --name never", "x", "no journal named 'never'"),
     ("--space space --data X nope", "x", "--data names 'nope', which is not defined"),
-    ("--space space --backend dask", "x", "argument --backend: invalid choice"),
+    ("--space space --backend ray", "x", "argument --backend: invalid choice"),
+    ("--space space --scheduler tcp://127.0.0.1:8786", "x", "--scheduler is for the dask backend only"),
     ("--space space --trials many", "x", "invalid int value"),
     ("--space space", "%time x", "IPython syntax"),
     ("--space space --out 1bad", "x", "not a valid variable name"),
     ("--space space --trial-memory lots", "x", "--trial-memory 'lots' is not a size"),
     ("--space space --trial-memory 1KB", "x", "is below 16 MB"),
-    ("--space space --trial-timeout 5 --backend threads", "x", "trial limits need worker processes"),
+    ("--space space --trial-timeout 5 --backend threads", "x", "trial limits need loky worker processes"),
     ("--space space --trial-timeout -1", "x", "trial_timeout must be a positive number"),
     ("--space space --timeout 0", "x", "timeout must be a positive number"),
     ("--space space --patience 0", "x", "patience must be a positive integer"),

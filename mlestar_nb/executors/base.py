@@ -29,6 +29,9 @@ class Executor(abc.ABC):
     def __init__(self, n_workers):
         self.n_workers = int(n_workers)
 
+    def connect(self):
+        """Reach remote workers the user named, before the journal is touched (a no-op here)."""
+
     def start(self):
         """Make the workers ready, so start-up is not counted as idle trial time."""
 

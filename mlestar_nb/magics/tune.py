@@ -29,9 +29,14 @@ class TuneMagics(Magics):
     @argument("--surrogate", default="GP", type=str.upper, choices=SURROGATES,
               help="surrogate model of the bayes strategy (GP)")
     @argument("--initial", type=int, metavar="N", help="random points before the surrogate takes over")
-    @argument("--jobs", type=int, metavar="N", help="parallel workers (default: all cores)")
+    @argument("--jobs", type=int, metavar="N", help="parallel workers (default: all cores; with dask, every worker thread of the cluster)")
     @argument("--backend", default="loky", choices=BACKENDS,
-              help="loky worker processes (default), threads, or sequential in the kernel")
+              help="loky worker processes (default), threads, sequential in the kernel, or dask (a Dask "
+              "cluster; see --scheduler; needs pip install \"mlestar-nb[dask]\")")
+    @argument("--scheduler", metavar="ADDRESS",
+              help="with --backend dask: the scheduler to run trials on, e.g. tcp://10.0.0.5:8786 (waits up to "
+              "distributed.comm.timeouts.connect). Default: the kernel's active distributed.Client, else a "
+              "LocalCluster on 127.0.0.1 with one process worker per core (or --jobs), for this run only")
     @argument("--timeout", type=float, metavar="S", help="start no trial after S seconds")
     @argument("--trial-timeout", type=float, metavar="S",
               help="stop a single trial after S seconds (state 'timeout'); the search goes on")
@@ -98,6 +103,7 @@ class TuneMagics(Magics):
         result = tune(
             objective, space, trials=args.trials, minimize=args.minimize, strategy=args.strategy,
             surrogate=args.surrogate, initial=args.initial, jobs=args.jobs, backend=args.backend,
+            scheduler=args.scheduler,
             timeout=args.timeout, patience=args.patience, target=args.target, seed=args.seed, name=name,
             resume=args.resume, data=data, cv=args.cv, scoring=args.scoring, trial_timeout=args.trial_timeout,
             trial_memory=args.trial_memory, progress=False if args.quiet else args.view,
