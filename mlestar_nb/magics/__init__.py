@@ -1,4 +1,5 @@
 """The IPython magics, one module each; `MAGICS` is what the extension registers."""
+from .ablate import AblateMagics
 from .tune import TuneMagics
 
-MAGICS = (TuneMagics,)
+MAGICS = (TuneMagics, AblateMagics)
