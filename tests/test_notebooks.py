@@ -29,3 +29,12 @@ def test_quickstart_reports_its_best_score_and_params():
     assert "learning_rate" in text.split("best params:")[1]
     pruned_states = "".join(o.get("text", "") for o in notebook.cells[-3].get("outputs", []))
     assert "model now holds: HistGradientBoostingClassifier(" in pruned_states
+
+
+def test_ablation_notebook_finds_the_planted_structure_of_the_wine_pipeline():
+    path = pathlib.Path(__file__).parent.parent / "notebooks" / "02_ablation.ipynb"
+    notebook = executed(path)
+    text = "".join(o.get("text", "") for o in notebook.cells[-1].get("outputs", []))
+    assert "most impactful: knn" in text
+    assert "'scale': 'high'" in text and "'impute': 'none'" in text   # kNN needs scaling; nothing to impute
+    assert "blocks: {'scaling': 'high'" in text

@@ -15,7 +15,7 @@ class TextProgress:
 
     def __call__(self, event, snap, unit=None):
         now = time.monotonic()
-        if event == "fit" and now - self._last < self.min_interval and snap["done"] < snap["total"]:
+        if event == "fit" and now - self._last < self.min_interval:
             return
         self._last = now
         ranking = snap["ranking"]
