@@ -260,6 +260,29 @@ fragile = make_pipeline(FunctionTransformer(picky), SimpleImputer(), StandardSca
     assert "baseline: 2 failed fit(s), e.g. RuntimeError: picky about 456 rows" in text
 
 
+def test_a_baseline_that_always_fails_is_reported_not_hidden():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import mlestar_nb
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    def broken(Z):
+        raise ValueError("broken step")
+
+    X, y = np.random.RandomState(0).normal(size=(30, 3)), np.arange(30) % 2
+    result = mlestar_nb.ablate(make_pipeline(FunctionTransformer(broken), LogisticRegression()), X, y, cv=3,
+                               repeats=1, backend="sequential", progress=False)
+    assert result.baseline is None and result.baseline_failed == 3
+    assert [row.label for row in result.ranking] == ["failed", "failed"] and result.most_impactful is None
+    assert result["functiontransformer"].failed == 0   # it ran fine, but there is nothing to compare it with
+    assert any("the baseline failed on every fit (ValueError: broken step)" in note for note in result.notes)
+    assert "baseline: 3 failed fit(s)" in repr(result) and "<table>" in result._repr_html_()
+    result.plot()
+
+
 def test_a_worker_that_dies_fails_only_its_own_fit(ns):
     result = ablate_cell(ns, "--repeats 1 --jobs 2 --quiet", """
 import os, time

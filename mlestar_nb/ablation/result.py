@@ -96,7 +96,7 @@ class AblationResult:
         ax.set_yticks(ys, [f"{r.component} ({r.label})" for r in rows])
         ax.axvline(0.0, color="black", linewidth=0.8)
         ax.set_xlabel(f"score lost without it ({self.scoring}); bars: 95 % CI")
-        ax.set_title(f"Ablation: baseline {self.baseline:.4g}, {self.repeats} x {self.folds} paired folds")
+        ax.set_title(f"Ablation: baseline {_fmt(self.baseline)}, {self.repeats} x {self.folds} paired folds")
         return ax
 
     # -- text ---------------------------------------------------------------

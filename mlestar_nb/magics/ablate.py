@@ -44,13 +44,15 @@ class AblateMagics(Magics):
             %ablate pipe --data X y --cv 5 --scoring roc_auc --repeats 3 [--params] [--features groups]
 
         Cell form: each ``if component("name"):`` block is switched off in
-        turn. The last expression is the score (a number, per-fold scores, or
-        an unfitted estimator with --data)::
+        turn. The last expression is the score: per-fold scores (they pair
+        best; a KFold that shuffles gets a new shuffle per repeat), a number,
+        or an unfitted estimator with --data X y (mlestar-nb then draws the
+        paired folds itself)::
 
             %%ablate --repeats 3
             if component("scaling"):
                 X = StandardScaler().fit_transform(X)
-            cross_val_score(LogisticRegression(max_iter=500), X, y, cv=5).mean()
+            cross_val_score(LogisticRegression(max_iter=500), X, y, cv=KFold(5, shuffle=True))
 
         All variants are scored on the same folds (paired), --repeats times
         with a new shuffle, every fit spread over the workers. The notebook's
