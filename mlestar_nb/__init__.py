@@ -1,18 +1,24 @@
 """mlestar-nb: MLE-STAR's search, ablation and refinement as IPython magics.
 
 In a notebook: ``%load_ext mlestar_nb``, then ``%%mlestar_tune --space SPACE``
-on a cell that computes a score. Without IPython: ``mlestar_nb.tune(objective,
-space)``. Heavy imports (scikit-optimize, scikit-learn) wait until first use.
+on a cell that computes a score, or ``%ablate pipe --data X y`` to rank what
+each step of a pipeline contributes. Without IPython: ``mlestar_nb.tune(objective,
+space)``, ``mlestar_nb.ablate(pipe, X, y)``. Heavy imports (scikit-optimize,
+scikit-learn) wait until first use.
 """
 __version__ = "0.1.0"
 
-__all__ = ["tune", "TuneResult", "Trial", "ConfigError", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["tune", "TuneResult", "Trial", "ablate", "AblationResult", "component", "ConfigError",
+           "load_ipython_extension", "unload_ipython_extension"]
 
 _LAZY = {
     "tune": ("tuner", "tune"),
     "TuneResult": ("result", "TuneResult"),
     "Trial": ("result", "Trial"),
     "ConfigError": ("errors", "ConfigError"),
+    "ablate": ("ablation.api", "ablate"),
+    "AblationResult": ("ablation.result", "AblationResult"),
+    "component": ("components", "component"),
 }
 
 

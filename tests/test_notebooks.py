@@ -50,3 +50,12 @@ def test_the_monitoring_tutorial_shows_its_alerts():
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" and "leaky.alerts" in c.source
                       for o in c.get("outputs", []))
     assert "memory_leak:" in printed and "failure_rate:" in printed
+
+
+def test_ablation_notebook_finds_the_planted_structure_of_the_wine_pipeline():
+    path = pathlib.Path(__file__).parent.parent / "notebooks" / "02_ablation.ipynb"
+    notebook = executed(path)
+    text = "".join(o.get("text", "") for o in notebook.cells[-1].get("outputs", []))
+    assert "most impactful: knn" in text
+    assert "'scale': 'high'" in text and "'impute': 'none'" in text   # kNN needs scaling; nothing to impute
+    assert "blocks: {'scaling': 'high'" in text

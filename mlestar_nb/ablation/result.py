@@ -1,0 +1,175 @@
+"""`AblationResult`: the baseline, and every component ranked by what removing it costs.
+
+Values are plain Python types. The result renders as text (terminal, `repr`),
+pretty text (IPython) and HTML with a bar per component (Jupyter).
+"""
+import html
+from dataclasses import asdict, dataclass, field
+
+from .stats import ALPHA, ci_half_width
+
+LABEL_COLOURS = {"high": "#c62828", "medium": "#ef6c00", "low": "#f9a825", "none": "#9e9e9e",
+                 "harmful": "#1565c0", "n/a": "#bdbdbd", "failed": "#000000"}
+
+
+@dataclass
+class ComponentImpact:
+    """One row of the ranking: what the score does when this component is taken out."""
+
+    component: str
+    kind: str               # step | param | features | block
+    score: float            # mean score without it
+    delta: float            # score lost without it: positive when the component helps
+    se: float               # standard error of delta (Nadeau-Bengio corrected)
+    p_value: float          # two-sided, paired
+    label: str              # high | medium | low | none | harmful | n/a | failed
+    effect: float           # delta / the baseline's standard deviation across folds
+    n_pairs: int            # (repeat, fold) pairs compared
+    failed: int = 0         # fits of this variant that raised
+    detail: str = ""        # what was changed, e.g. "StandardScaler -> passthrough"
+    error: str = None       # the most frequent failure, one line
+    warnings: list = field(default_factory=list)
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def sort_ranking(rows):
+    """Most impactful first; harmful components (negative delta) last but before variants that failed."""
+    return sorted(rows, key=lambda r: (r.delta is None, -(r.delta if r.delta is not None else 0.0)))
+
+
+@dataclass
+class AblationResult:
+    form: str                       # pipeline | cell
+    scoring: str
+    direction: str                  # maximize | minimize (the cell form's own score may be a loss)
+    baseline: float                 # mean baseline score
+    baseline_spread: float          # its standard deviation across folds (or repeats)
+    baseline_scores: list
+    ranking: list                   # ComponentImpact, most impactful first
+    repeats: int
+    folds: int
+    test: str                       # which statistical test produced the p-values
+    status: str = "completed"       # completed | interrupted
+    baseline_failed: int = 0        # baseline fits that raised (their folds pair with nothing)
+    baseline_error: str = None      # the most frequent of those failures
+    metrics: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+    @property
+    def most_impactful(self):
+        """The component whose removal costs most, among those labelled high, medium or low; None if none is."""
+        for row in self.ranking:
+            if row.label in ("high", "medium", "low"):
+                return row.component
+        return None
+
+    def __getitem__(self, component):
+        for row in self.ranking:
+            if row.component == component:
+                return row
+        raise KeyError(f"no component {component!r}; the components are {[r.component for r in self.ranking]}")
+
+    def to_frame(self):
+        """One row per component, in ranking order (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("to_frame() needs pandas: pip install pandas") from None
+        rows = [{k: v for k, v in r.to_dict().items() if k != "warnings"} for r in self.ranking]
+        if not rows:
+            return pd.DataFrame()
+        return pd.DataFrame(rows).set_index("component")
+
+    def plot(self, ax=None):
+        """Horizontal bars of delta with 95 % confidence intervals, most impactful on top; returns the Axes."""
+        import matplotlib.pyplot as plt
+
+        rows = [r for r in self.ranking if r.delta is not None]
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6.5, 0.45 * max(3, len(rows)) + 1.2))
+        ys = list(range(len(rows)))[::-1]
+        errors = [ci_half_width(r.se, r.n_pairs) for r in rows]
+        ax.barh(ys, [r.delta for r in rows], xerr=errors, capsize=3,
+                color=[LABEL_COLOURS.get(r.label, "#9e9e9e") for r in rows])
+        ax.set_yticks(ys, [f"{r.component} ({r.label})" for r in rows])
+        ax.axvline(0.0, color="black", linewidth=0.8)
+        ax.set_xlabel(f"score lost without it ({self.scoring}); bars: 95 % CI")
+        ax.set_title(f"Ablation: baseline {_fmt(self.baseline)}, {self.repeats} x {self.folds} paired folds")
+        return ax
+
+    # -- text ---------------------------------------------------------------
+    def summary_lines(self):
+        m = self.metrics
+        head = (f"AblationResult ({self.form}): {self.status}, baseline {self.scoring} {_fmt(self.baseline)} "
+                f"(sd {_fmt(self.baseline_spread)}), {len(self.ranking)} components, {self.repeats} repeat(s) x "
+                f"{self.folds} fold(s)")
+        lines = [head]
+        width = max([9] + [len(r.component) for r in self.ranking])
+        lines.append(f"  {'component':<{width}}  {'kind':<8} {'without':>9} {'delta':>9} {'se':>8} "
+                     f"{'p':>8}  label")
+        for r in self.ranking:
+            lines.append(f"  {r.component:<{width}}  {r.kind:<8} {_fmt(r.score):>9} {_signed(r.delta):>9} "
+                         f"{_fmt(r.se):>8} {_p(r.p_value):>8}  {r.label}")
+        lines.append(f"  most impactful: {self.most_impactful or 'none (no component shows an effect)'}")
+        if m:
+            lines.append(f"  {m.get('fits', 0)} fits on {m.get('workers', '?')} {m.get('backend', '')} workers, "
+                         f"wall {m.get('wall_s', 0):.1f} s, {m.get('failed_fits', 0)} failed; {self.test}")
+        failed = ([("baseline", self.baseline_failed, self.baseline_error)] if self.baseline_failed else []) + \
+            [(r.component, r.failed, r.error) for r in self.ranking if r.failed]
+        for component, count, error in failed[:5]:
+            lines.append(f"  {component}: {count} failed fit(s), e.g. {error}")
+        if len(failed) > 5:
+            lines.append(f"  ... and {len(failed) - 5} more components with failed fits (see to_frame())")
+        lines.extend(f"  note: {n}" for n in self.notes)
+        return lines
+
+    def __repr__(self):
+        return "\n".join(self.summary_lines())
+
+    def _repr_pretty_(self, p, cycle):
+        p.text("AblationResult(...)" if cycle else repr(self))
+
+    def _repr_html_(self):
+        top = max([abs(r.delta) for r in self.ranking if r.delta is not None] + [1e-12])
+        rows = "".join(_html_row(r, top) for r in self.ranking)
+        m = self.metrics
+        facts = [f"{self.repeats} repeat(s) x {self.folds} fold(s)", html.escape(self.test)]
+        if m:
+            facts += [f"{m.get('fits', 0)} fits", f"wall {m.get('wall_s', 0):.1f} s",
+                      f"{m.get('workers', '?')} {html.escape(str(m.get('backend', '')))} workers"]
+        notes = "".join(f"<div><i>note: {html.escape(n)}</i></div>" for n in self.notes)
+        best = html.escape(self.most_impactful or "none (no component shows an effect)")
+        return (f"<div class='mlestar-ablation'><b>AblationResult ({self.form})</b> {html.escape(self.status)}: "
+                f"baseline {html.escape(self.scoring)} <b>{_fmt(self.baseline)}</b> "
+                f"(sd {_fmt(self.baseline_spread)}), most impactful: <b>{best}</b>"
+                f"<div style='color:#666'>{' · '.join(facts)}</div>"
+                "<table><thead><tr><th>component</th><th>kind</th><th>without</th><th>delta</th><th></th>"
+                f"<th>se</th><th>p</th><th>label</th></tr></thead><tbody>{rows}</tbody></table>{notes}</div>")
+
+
+def _html_row(r, top):
+    colour = LABEL_COLOURS.get(r.label, "#9e9e9e")
+    width = 0 if r.delta is None else int(round(80 * min(1.0, abs(r.delta) / top)))
+    side = "margin-left:80px" if r.delta is not None and r.delta >= 0 else f"margin-left:{80 - width}px"
+    bar = f"<div style='{side};width:{width}px;height:10px;background:{colour}'></div>"
+    title = html.escape(r.detail + (f" | {r.error}" if r.error else ""))
+    return (f"<tr title='{title}'><td>{html.escape(r.component)}</td><td>{r.kind}</td><td>{_fmt(r.score)}</td>"
+            f"<td>{_signed(r.delta)}</td><td style='width:170px'>{bar}</td><td>{_fmt(r.se)}</td>"
+            f"<td>{_p(r.p_value)}</td><td style='color:{colour}'><b>{r.label}</b></td></tr>")
+
+
+def _fmt(value):
+    return "" if value is None else f"{value:.4g}"
+
+
+def _signed(value):
+    return "" if value is None else f"{value:+.4g}"
+
+
+def _p(value):
+    if value is None:
+        return ""
+    return "<1e-4" if value < 1e-4 else f"{value:.3g}" + ("*" if value < ALPHA else "")
+

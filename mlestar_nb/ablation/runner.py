@@ -1,0 +1,226 @@
+"""Fan an ablation out over the executor and rank the variants as they finish.
+
+Every (variant, repeat, fold) unit is one task; the shared payload travels
+once, tasks carry three indices. Units go out variant by variant, baseline
+first, with a small window in flight (two per worker), so a free worker
+always finds its next unit queued and the ranking fills in variant by variant.
+Listeners get ``(event, snapshot, unit)`` with a plain-dict snapshot, as the
+search loop's listeners do.
+"""
+import collections
+import statistics
+import time
+
+from ..errors import ConfigError
+from ..executors import WorkerLost
+from .result import ComponentImpact, sort_ranking
+from .stats import corrected_t_test, effect_size, label, spread_of, tolerance_for
+from .work import run_unit
+
+
+class Study:
+    """One run. Create, call `run()` once, then read `rows()` and `metrics()`."""
+
+    def __init__(self, *, payload, units, executor, maximize=True, test_train_ratio=0.0, listeners=()):
+        self.payload = payload
+        self.variants = payload.variants
+        self.units = list(units)
+        self.executor = executor
+        self.maximize = maximize
+        self.test_train_ratio = test_train_ratio
+        self.listeners = list(listeners)
+        count = len(self.variants)
+        self.scores = [dict() for _ in range(count)]      # variant -> {(repeat, fold): score}
+        self.errors = [[] for _ in range(count)]
+        self.warnings = [[] for _ in range(count)]
+        self.remaining = collections.Counter(unit[0] for unit in self.units)
+        self.durations = []
+        self.status = "running"
+        self.done = 0
+        self.startup_s = self.wall_s = 0.0
+        self._running = {}
+        self._generation = 0
+        self._rows = {}
+        self._loop_start = None
+
+    # -- the loop -------------------------------------------------------------
+    def run(self):
+        clock = time.perf_counter()
+        self.executor.start()
+        handle = self.executor.share(self.payload)
+        try:
+            self.executor.preload(handle)
+            self.startup_s = time.perf_counter() - clock
+            self._loop_start = time.perf_counter()
+            self._publish("start")
+            self._loop(handle)
+            self.status = "completed"
+            self.executor.shutdown()
+        except KeyboardInterrupt:
+            self.status = "interrupted"
+            self.executor.shutdown(kill=True)
+        except BaseException:
+            self.status = "error"
+            self.executor.shutdown(kill=True)
+            raise
+        finally:
+            self.wall_s = time.perf_counter() - (self._loop_start or clock)
+            self.executor.unshare(handle)
+            self._publish("end")
+        return self
+
+    def _loop(self, handle):
+        pending = collections.deque(self.units)
+        alone = collections.deque()     # units whose worker died beside others: rerun one at a time
+        attempts = collections.Counter()
+        window = 2 * self.executor.n_workers
+        while pending or alone or self._running:
+            if alone:
+                if not self._running:
+                    self._submit(handle, alone.popleft(), attempts, True)
+            else:
+                while pending and len(self._running) < window:
+                    self._submit(handle, pending.popleft(), attempts, False)
+            for future in self.executor.wait(list(self._running), timeout=0.25):
+                unit, generation, was_alone = self._running.pop(future)
+                try:
+                    outcome = self.executor.outcome(future)
+                except WorkerLost as err:
+                    if generation == self._generation:
+                        self._generation += 1
+                        self.executor.recover()
+                    if not (was_alone or (not err.shared and attempts[unit] >= 2)):
+                        (alone if err.shared else pending).appendleft(unit)
+                        continue
+                    outcome = {"variant": unit[0], "repeat": unit[1], "fold": unit[2], "scores": None,
+                               "error": f"worker_lost: {err}", "usage_error": None, "warnings": [],
+                               "duration": None}
+                self._record(outcome)
+
+    def _submit(self, handle, unit, attempts, alone):
+        attempts[unit] += 1
+        future = self.executor.submit(run_unit, handle, *unit)
+        self._running[future] = (unit, self._generation, alone)
+
+    def _record(self, outcome):
+        if outcome.get("usage_error"):
+            raise ConfigError(outcome["usage_error"])
+        v, r, k = outcome["variant"], outcome["repeat"], outcome["fold"]
+        if outcome["scores"] is not None:
+            if k is not None:
+                self.scores[v][(r, k)] = outcome["scores"][0]
+            else:
+                for j, score in enumerate(outcome["scores"]):
+                    self.scores[v][(r, j)] = score
+        if outcome["error"]:
+            self.errors[v].append(outcome["error"])
+        for text in outcome.get("warnings") or ():
+            if text not in self.warnings[v] and len(self.warnings[v]) < 3:
+                self.warnings[v].append(text)
+        if outcome.get("duration") is not None:
+            self.durations.append(outcome["duration"])
+        self.remaining[v] -= 1
+        self.done += 1
+        self._publish("fit", outcome)
+
+    # -- statistics -----------------------------------------------------------
+    def cell_folds(self):
+        """How many scores the cell gave per run (1: a number; more: per-fold scores)."""
+        return 1 + max((j for (_, j) in self.scores[0]), default=0)
+
+    def ratio(self):
+        """n_test / n_train of the folds behind each pair, for the Nadeau-Bengio correction."""
+        if self.payload.folds is not None:
+            return self.test_train_ratio
+        k = self.cell_folds()
+        return 1.0 / (k - 1) if k >= 2 else 0.0   # the cell's own scores: assumed to be k-fold
+
+    def identical_repeats(self):
+        """True when a cell that scores itself gave the same baseline scores on every repeat.
+
+        Its CV did not reshuffle, so the repeats are copies: counting them as
+        new pairs would make the test overconfident. Only the first is used.
+        """
+        if self.payload.folds is not None:
+            return False
+        by_repeat = collections.defaultdict(list)
+        for (r, _), score in sorted(self.scores[0].items()):
+            by_repeat[r].append(score)
+        runs = list(by_repeat.values())
+        return len(runs) >= 2 and all(run == runs[0] for run in runs[1:])
+
+    def rows(self, finished_only=False):
+        base = self.scores[0]
+        values = list(base.values())
+        spread, tol = spread_of(values), tolerance_for(values)
+        ratio, copies = self.ratio(), self.identical_repeats()
+        if copies:
+            base = {key: score for key, score in base.items() if key[0] == 0}
+        testable = not (copies and self.cell_folds() == 1)
+        rows = []
+        for v, variant in enumerate(self.variants[1:], start=1):
+            finished = self.remaining[v] == 0 and self.remaining[0] == 0
+            if finished_only and not finished:
+                continue
+            if finished and v in self._rows:
+                rows.append(self._rows[v])
+                continue
+            row = self._row(variant, self.scores[v], base, spread, tol, ratio, testable, v)
+            if row is not None:
+                rows.append(row)
+                if finished:
+                    self._rows[v] = row
+        return sort_ranking(rows)
+
+    def _row(self, variant, mine, base, spread, tol, ratio, testable, v):
+        if not mine and not self.errors[v]:
+            return None   # never ran (interrupted)
+        keys = sorted(k for k in mine if k in base)
+        diffs = [(base[k] - mine[k]) if self.maximize else (mine[k] - base[k]) for k in keys]
+        delta, se, p = corrected_t_test(diffs, ratio, tol)
+        if not testable:
+            se = p = None
+        return ComponentImpact(
+            component=variant.name, kind=variant.kind,
+            score=statistics.fmean(mine.values()) if mine else None, delta=delta, se=se, p_value=p,
+            label=label(delta, p, spread, tol), effect=effect_size(delta, spread, tol), n_pairs=len(keys),
+            failed=len(self.errors[v]), detail=variant.detail,
+            error=_most_common(self.errors[v]), warnings=list(self.warnings[v]))
+
+    # -- what listeners and the result see -----------------------------------------
+    def snapshot(self):
+        base = list(self.scores[0].values())
+        finished = sum(1 for v in range(1, len(self.variants)) if self.remaining[v] == 0)
+        return {
+            "status": self.status, "done": self.done, "total": len(self.units), "running": len(self._running),
+            "failed": sum(len(e) for e in self.errors), "workers": self.executor.n_workers,
+            "elapsed_s": 0.0 if self._loop_start is None else time.perf_counter() - self._loop_start,
+            "baseline": statistics.fmean(base) if base else None,
+            "variants_done": finished if self.remaining[0] == 0 else 0, "variants_total": len(self.variants) - 1,
+            "ranking": [row.to_dict() for row in self.rows(finished_only=True)],
+        }
+
+    def _publish(self, event, unit=None):
+        if not self.listeners:
+            return
+        snap = self.snapshot()
+        for listener in self.listeners:
+            listener(event, snap, unit)
+
+    def metrics(self):
+        workers = self.executor.n_workers
+        wall = max(1e-9, self.wall_s)
+        return {
+            "backend": self.executor.name, "workers": workers, "fits": self.done, "fits_planned": len(self.units),
+            "failed_fits": sum(len(e) for e in self.errors), "wall_s": self.wall_s, "startup_s": self.startup_s,
+            "worker_utilization": min(1.0, sum(self.durations) / (workers * wall)),
+            "fit_s_median": statistics.median(self.durations) if self.durations else 0.0,
+        }
+
+
+def _most_common(errors):
+    """The failure a user should read first: the most frequent one (the first seen on a tie)."""
+    if not errors:
+        return None
+    counts = collections.Counter(errors)
+    return max(errors, key=lambda e: (counts[e], -errors.index(e)))

@@ -1,0 +1,149 @@
+"""%ablate (a pipeline) and %%ablate (a cell's component blocks): parse, check once, call `ablate()`."""
+import ast
+
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
+
+from ..errors import ConfigError
+from ..executors import BACKENDS
+from .common import extract_inline_dict, parse_line, resolve_names, usage_errors
+
+
+@magics_class
+class AblateMagics(Magics):
+    @magic_arguments()
+    @argument("pipeline", nargs="?", metavar="PIPE", help="line form: the name of a scikit-learn Pipeline variable "
+              "(nested Pipelines, ColumnTransformers and FeatureUnions included)")
+    @argument("--data", nargs=2, metavar=("X", "y"), help="the data to cross-validate on: required for a pipeline; "
+              "in the cell form, when the cell ends with an unfitted estimator (X and y are read after the cell "
+              "ran, so the cell may transform them)")
+    @argument("--cv", type=int, default=5, metavar="K", help="folds per repeat (5)")
+    @argument("--scoring", metavar="S", help="scikit-learn scorer name, e.g. roc_auc (default: the estimator's)")
+    @argument("--repeats", type=int, default=3, metavar="N",
+              help="repeat the cross-validation N times with a new shuffle (3); the cell form reruns the cell")
+    @argument("--params", action="store_true",
+              help="also reset, one at a time, each hyperparameter set away from its default")
+    @argument("--features", metavar="GROUPS", help="also drop, one group at a time, the columns of a dict "
+              "group -> columns (a variable's name, or written inline, e.g. {'noise': [5, 6, 7]})")
+    @argument("--minimize", action="store_true",
+              help="cell form: the cell's number is a loss (lower is better)")
+    @argument("--seed", type=int, default=0, metavar="N", help="seed of the shuffles (repeat r uses N + r) (0)")
+    @argument("--jobs", type=int, metavar="N", help="parallel workers (default: all cores)")
+    @argument("--backend", default="loky", choices=BACKENDS,
+              help="loky worker processes (default), threads, or sequential in the kernel")
+    @argument("--out", metavar="VAR", help="also store the result in variable VAR")
+    @argument("--quiet", action="store_true", help="show nothing until the final result")
+    @line_cell_magic
+    def ablate(self, line, cell=None):
+        """Rank the components of a pipeline, or the blocks of a cell, by what removing each one costs.
+
+        Line form, on a scikit-learn Pipeline: every step is knocked out in
+        turn ('passthrough'; 'drop' in a FeatureUnion; the final estimator is
+        replaced by a Dummy of the same task)::
+
+            %ablate pipe --data X y --cv 5 --scoring roc_auc --repeats 3 [--params] [--features groups]
+
+        Cell form: each ``if component("name"):`` block is switched off in
+        turn. The last expression is the score: per-fold scores (they pair
+        best; a KFold that shuffles gets a new shuffle per repeat), a number,
+        or an unfitted estimator with --data X y (mlestar-nb then draws the
+        paired folds itself)::
+
+            %%ablate --repeats 3
+            if component("scaling"):
+                X = StandardScaler().fit_transform(X)
+            cross_val_score(LogisticRegression(max_iter=500), X, y, cv=KFold(5, shuffle=True))
+
+        All variants are scored on the same folds (paired), --repeats times
+        with a new shuffle, every fit spread over the workers. The notebook's
+        variables are left as they were (except --out). Returns an
+        AblationResult: baseline, ranking (component, kind, score without it,
+        delta, se, p-value, label high|medium|low|none|harmful),
+        most_impactful, to_frame(), plot().
+        """
+        with usage_errors():
+            line, inline_features = extract_inline_dict(line, "--features")
+            args = parse_line(self.ablate, line)
+            return self._ablate(args, cell, inline_features)
+
+    def _ablate(self, args, cell, inline_features):
+        from ..ablation.api import ablate
+
+        user_ns = self.shell.user_ns
+        if args.out is not None and not args.out.isidentifier():
+            raise ConfigError(f"--out {args.out!r} is not a valid variable name")
+        data = (None, None) if args.data is None else tuple(resolve_names(user_ns, args.data, "--data"))
+        options = dict(cv=args.cv, scoring=args.scoring, repeats=args.repeats, seed=args.seed, jobs=args.jobs,
+                       backend=args.backend, progress=not args.quiet)
+        if cell is None:
+            target = self._pipeline(args)
+            features = self._features(args.features, inline_features)
+            result = ablate(target, *data, params=args.params, features=features, minimize=args.minimize,
+                            **options)
+        else:
+            if args.pipeline is not None:
+                raise ConfigError(f"%%ablate ablates the cell's component() blocks and takes no pipeline "
+                                  f"({args.pipeline!r}); for a pipeline use the line form: %ablate "
+                                  f"{args.pipeline} --data X y")
+            if args.params or args.features is not None or inline_features is not None:
+                raise ConfigError("--params and --features ablate a pipeline (line form: %ablate pipe --data X y); "
+                                  "in a cell, wrap each optional block in `if component('name'):`")
+            blocks, names = self._cell(cell, args.data)
+            result = ablate(blocks, *data, components=names, minimize=args.minimize, **options)
+        if args.out:
+            user_ns[args.out] = result
+        return result
+
+    def _pipeline(self, args):
+        from sklearn.pipeline import Pipeline
+
+        if args.pipeline is None:
+            raise ConfigError("name the pipeline to ablate: %ablate pipe --data X y (or use %%ablate on a cell "
+                              "with component('name') blocks)")
+        name = args.pipeline
+        if not name.isidentifier():
+            raise ConfigError(f"{name!r} is not a variable name; name a Pipeline variable: %ablate pipe --data X y")
+        if name not in self.shell.user_ns:
+            raise ConfigError(f"name '{name}' is not defined; define the pipeline in an earlier cell")
+        value = self.shell.user_ns[name]
+        if not isinstance(value, Pipeline):
+            raise ConfigError(f"'{name}' is a {type(value).__name__}, not a scikit-learn Pipeline; wrap it, e.g. "
+                              f"make_pipeline(StandardScaler(), {name}), or ablate code with %%ablate")
+        if args.data is None:
+            raise ConfigError(f"missing --data: a pipeline is cross-validated, e.g. %ablate {name} --data X y")
+        return value
+
+    def _features(self, spec, inline):
+        if inline is not None:
+            try:
+                return ast.literal_eval(inline)
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                raise ConfigError(f"the inline --features {inline} is not a literal dict of group -> columns; "
+                                  "define it in a variable and pass --features NAME") from None
+        if spec is None:
+            return None
+        if not spec.isidentifier():
+            raise ConfigError(f"--features {spec!r} is neither a variable name nor an inline dict {{...}}")
+        if spec not in self.shell.user_ns:
+            raise ConfigError(f"--features names '{spec}', which is not defined; define the dict of "
+                              "group -> columns in an earlier cell")
+        return self.shell.user_ns[spec]
+
+    def _cell(self, cell, data_names):
+        from ..ablation.blocks import CellBlocks, find_components
+        from ..cell import analyse_cell, check_cell
+        from .tune import _keep_line_numbers
+
+        source = _keep_line_numbers(cell, self.shell.transform_cell(cell))
+        if "get_ipython()" in source and "get_ipython()" not in cell:
+            raise ConfigError("the cell uses IPython syntax (% magics or ! commands), which workers cannot run; "
+                              "move it to another cell")
+        analysis = analyse_cell(source, provided=("component",))
+        names = find_components(source)
+        if not analysis.has_result:
+            raise ConfigError("the cell does not end with an expression, so it has no score; end it with the "
+                              "score (e.g. cross_val_score(...).mean()), or with an unfitted estimator and --data X y")
+        shipped = check_cell(analysis, self.shell.user_ns, provided=("component",))
+        for name in data_names or ():
+            shipped.setdefault(name, self.shell.user_ns[name])
+        return CellBlocks(source, shipped, data_names=data_names), names
