@@ -3,12 +3,13 @@
 In a notebook: ``%load_ext mlestar_nb``, then ``%%mlestar_tune --space SPACE``
 on a cell that computes a score, or ``%ablate pipe --data X y`` to rank what
 each step of a pipeline contributes. Without IPython: ``mlestar_nb.tune(objective,
-space)``, ``mlestar_nb.ablate(pipe, X, y)``. Heavy imports (scikit-optimize,
+space)``, ``mlestar_nb.ablate(pipe, X, y)``, ``mlestar_nb.refine(pipe, X, y)``. Heavy imports (scikit-optimize,
 scikit-learn) wait until first use.
 """
 __version__ = "0.1.0"
 
-__all__ = ["tune", "TuneResult", "Trial", "ablate", "AblationResult", "component", "ConfigError",
+__all__ = ["tune", "TuneResult", "Trial", "ablate", "AblationResult", "component", "refine", "RefineResult",
+           "ConfigError",
            "load_ipython_extension", "unload_ipython_extension"]
 
 _LAZY = {
@@ -19,6 +20,8 @@ _LAZY = {
     "ablate": ("ablation.api", "ablate"),
     "AblationResult": ("ablation.result", "AblationResult"),
     "component": ("components", "component"),
+    "refine": ("refinement.loop", "refine"),
+    "RefineResult": ("refinement.result", "RefineResult"),
 }
 
 

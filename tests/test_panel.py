@@ -198,3 +198,40 @@ def test_monitor_magic_updates_live_and_stops(ns, capsys):
     frozen = meters.value
     time.sleep(0.4)
     assert meters.value == frozen
+
+
+def _new_widgets(css_class, before):
+    from ipywidgets.widgets.widget import _instances
+
+    return [w for w in list(_instances.values())
+            if css_class in getattr(w, "_dom_classes", ()) and id(w) not in before]
+
+
+def _ids(css_class):
+    from ipywidgets.widgets.widget import _instances
+
+    return {id(w) for w in list(_instances.values()) if css_class in getattr(w, "_dom_classes", ())}
+
+
+def test_ablation_panel_fills_its_ranking_and_ends_done(ns):
+    before = _ids("mlestar-ablation-panel")
+    ns.run_cell("import mlestar_nb\nfrom sklearn.neighbors import KNeighborsClassifier\n"
+                "pipe = make_pipeline(StandardScaler(), KNeighborsClassifier())\n"
+                "study = mlestar_nb.ablate(pipe, X, y, cv=3, repeats=1, jobs=2, progress='widget')").raise_error()
+    (panel,) = _new_widgets("mlestar-ablation-panel", before)
+    title, row, chart, meters = panel.children
+    bar = row.children[0]
+    assert ">done<" in title.value and bar.bar_style == "success" and bar.value == bar.max == 9
+    assert "kneighborsclassifier" in chart.value and "standardscaler" in chart.value
+    assert "CPU" in meters.value
+
+
+def test_refine_panel_shows_the_rounds(ns):
+    before = _ids("mlestar-refine-panel")
+    ns.run_cell("import mlestar_nb\npipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.001))\n"
+                "refined = mlestar_nb.refine(pipe, X, y, cv=3, rounds=1, trials=4, jobs=2, ensemble='none', "
+                "progress='widget')").raise_error()
+    (panel,) = _new_widgets("mlestar-refine-panel", before)
+    title, table, chart, meters = panel.children
+    assert "done" in title.value and table.value.count("<tr><td>") == 1
+    assert "logisticregression" in table.value and "logisticregression" in chart.value

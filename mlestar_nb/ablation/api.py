@@ -75,8 +75,8 @@ def ablate(target, X=None, y=None, *, cv=5, scoring=None, repeats=3, params=Fals
         units = [(v, r, k) for v in range(len(variants)) for r in range(repeats) for k in range(len(folds[r]))]
     views = list(listeners)
     if progress:
-        from .progress import TextProgress
-        views.append(TextProgress())
+        from .progress import make_ablation_view
+        views.append(make_ablation_view(progress))
     study = Study(payload=payload, units=units, executor=make_executor(backend, n_workers), maximize=not minimize,
                   test_train_ratio=ratio, listeners=views).run()
     return _result(study, is_pipeline, folds, repeats, scoring, minimize)

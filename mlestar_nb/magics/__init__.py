@@ -1,6 +1,7 @@
 """The IPython magics, one module each; `MAGICS` is what the extension registers."""
 from .ablate import AblateMagics
 from .monitor import MonitorMagics
+from .refine import RefineMagics
 from .tune import TuneMagics
 
-MAGICS = (TuneMagics, AblateMagics, MonitorMagics)
+MAGICS = (TuneMagics, AblateMagics, RefineMagics, MonitorMagics)

@@ -1,0 +1,63 @@
+"""%mlestar_refine: the MLE-STAR loop on a pipeline, from one line."""
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
+
+from ..errors import ConfigError
+from .common import parse_line, resolve_names, usage_errors
+
+
+@magics_class
+class RefineMagics(Magics):
+    @magic_arguments()
+    @argument("pipe", nargs="?", help="the scikit-learn Pipeline to refine (optional with --candidates)")
+    @argument("--data", nargs=2, metavar=("X", "y"), required=True, help="the variables holding features and target")
+    @argument("--cv", type=int, default=5, metavar="K", help="folds for every comparison (5)")
+    @argument("--scoring", metavar="S", help="scikit-learn scorer name (default: accuracy or r2)")
+    @argument("--rounds", type=int, default=4, metavar="T", help="outer rounds: ablate, refine, judge (4)")
+    @argument("--trials", type=int, default=20, metavar="K", help="tuning trials per round (20)")
+    @argument("--spaces", metavar="VAR", help="dict of step name -> search space, over the built-in defaults")
+    @argument("--candidates", metavar="VAR", help="list of estimators or pipelines; the best by CV is the start")
+    @argument("--ensemble", default="vote", choices=("none", "vote", "stack", "weights"),
+              help="combine the best solutions of the rounds; kept only if it beats the best single one (vote)")
+    @argument("--holdout", type=float, default=0.2, metavar="F",
+              help="share of rows set aside, never seen by ablation or search, scored at the end (0.2)")
+    @argument("--subsample", type=int, metavar="N", help="run the rounds on N rows; refit the final pipeline on all")
+    @argument("--jobs", type=int, metavar="N", help="parallel workers (default: all cores)")
+    @argument("--backend", default="loky", help="loky (default) or another backend tune() accepts")
+    @argument("--seed", type=int, default=0, metavar="N", help="seed for splits and searches (0)")
+    @argument("--quiet", action="store_true", help="show nothing until the result")
+    @argument("--out", metavar="VAR", help="also store the result in variable VAR")
+    @line_magic
+    def mlestar_refine(self, line):
+        """Refine a pipeline the MLE-STAR way: ablate it, tune its most impactful component, keep only
+        improvements (paired CV test), repeat, then ensemble; check the result on a holdout.
+
+        Returns a RefineResult (best_pipeline refit on all development rows, best_score, history, ensemble,
+        holdout, plot()). The notebook's variables are left as they were, except --out.
+
+        Example::
+
+            %mlestar_refine pipe --data X y --rounds 3 --trials 15 --out refined
+        """
+        with usage_errors():
+            args = parse_line(self.mlestar_refine, line)
+            return self._refine(args)
+
+    def _refine(self, args):
+        from ..refinement import refine
+
+        user_ns = self.shell.user_ns
+        X, y = resolve_names(user_ns, args.data, "--data")
+        pipe = resolve_names(user_ns, [args.pipe], "the pipeline argument")[0] if args.pipe else None
+        spaces = resolve_names(user_ns, [args.spaces], "--spaces")[0] if args.spaces else None
+        candidates = resolve_names(user_ns, [args.candidates], "--candidates")[0] if args.candidates else None
+        if args.out is not None and not args.out.isidentifier():
+            raise ConfigError(f"--out {args.out!r} is not a valid variable name")
+        inputs = list(user_ns.get("In", []))
+        result = refine(pipe, X, y, cv=args.cv, scoring=args.scoring, rounds=args.rounds, trials=args.trials,
+                        spaces=spaces, candidates=candidates, ensemble=args.ensemble, holdout=args.holdout,
+                        subsample=args.subsample, jobs=args.jobs, backend=args.backend, seed=args.seed,
+                        progress=not args.quiet, history_inputs=inputs, x_name=args.data[0])
+        if args.out:
+            user_ns[args.out] = result
+        return result
