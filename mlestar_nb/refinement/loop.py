@@ -19,6 +19,7 @@ from .spaces import default_space
 ACCEPT_P = 0.10           # one-sided p-value a change needs to be kept
 REFINE_REPEATS = 2        # repeats of the K folds used to compare solutions
 GAP_LIMIT = 0.03          # relative CV-holdout gap that flags overfitting of the folds
+ENSEMBLE_MEMBERS = 2      # the best distinct solutions combined (MLE-STAR's L = 2)
 
 
 def refine(pipe, X, y, *, cv=5, scoring=None, rounds=4, trials=20, spaces=None, candidates=None, ensemble="vote",
@@ -137,6 +138,7 @@ def _one_round(number, current, current_scores, X, y, cv, scoring, trials, space
         action = "tune"
         view.emit("tune", {"round": number, "step": step, "trials": trials, "history": [r.to_dict() for r in history]})
         prefixed = {f"{step}__{k}": v for k, v in space.items()}
+        prefixed.update(_final_step_space(current, step, spaces, X))
         tuned = tune(lambda p, base=current: clone(base).set_params(**p), prefixed, trials=trials, data=(X, y),
                      cv=cv, scoring=scoring, jobs=jobs, backend=backend, seed=seed + number, journal=False,
                      progress=False)
@@ -172,6 +174,17 @@ def _choose(study, pipe, spaces, refined, X):
     return None
 
 
+def _final_step_space(pipe, step, spaces, X):
+    """A transformer's best setting depends on the model after it: tune the final estimator alongside it."""
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(pipe, Pipeline) or step == pipe.steps[-1][0]:
+        return {}
+    name, estimator = pipe.steps[-1]
+    space = _space_for(name, estimator, spaces, X) or {}
+    return {f"{name}__{k}": v for k, v in space.items()}
+
+
 def _removable(pipe, step):
     from sklearn.pipeline import Pipeline
 
@@ -204,7 +217,7 @@ def _ensemble(kind, solutions, current, current_scores, classification, X, y, fo
         if key not in seen:
             seen.add(key)
             distinct.append((name, est, scores))
-    members = [(n, e) for n, e, _ in distinct[:3]]
+    members = [(n, e) for n, e, _ in distinct[:ENSEMBLE_MEMBERS]]
     if len(members) < 2:
         return {"kind": kind, "members": len(members), "score": None, "kept": False,
                 "reason": "fewer than two distinct solutions"}, current, current_scores

@@ -3,7 +3,9 @@
 `%mlestar_refine` tunes one pipeline step at a time; a step whose class is
 listed here needs no space from the user (`--spaces` overrides or adds). Keys
 are class names; values are spaces in mlestar_nb's shorthand, over the step's
-own parameter names. The list is documented in docs/refine.md.
+own parameter names. The list is documented in docs/refine.md. Scalers have no
+entry on purpose: their switches rarely change a score, and a round spent on
+them is a round not spent on a component that can improve.
 """
 _LINEAR_C = {"C": (1e-3, 1e3, "log-uniform")}
 _FOREST = {"n_estimators": (50, 400), "max_depth": [None, 4, 8, 16], "min_samples_leaf": (1, 10),
@@ -42,8 +44,6 @@ DEFAULT_SPACES = {
     "SimpleImputer": {"strategy": ["mean", "median", "most_frequent"]},
     "QuantileTransformer": {"n_quantiles": (10, 1000), "output_distribution": ["uniform", "normal"]},
     "PowerTransformer": {"standardize": [True, False]},
-    "StandardScaler": {"with_mean": [True, False], "with_std": [True, False]},
-    "RobustScaler": {"with_centering": [True, False], "with_scaling": [True, False]},
     "Normalizer": {"norm": ["l1", "l2", "max"]},
     "KBinsDiscretizer": {"n_bins": (3, 20), "strategy": ["uniform", "quantile", "kmeans"]},
     "SplineTransformer": {"n_knots": (3, 12), "degree": (1, 4)},
