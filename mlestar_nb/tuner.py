@@ -10,9 +10,10 @@ import os
 
 from .engine import Search, StopRules
 from .errors import ConfigError, expected
-from .executors import BACKENDS, available_cores, make_executor
+from .executors import make_executor
 from .journal import Journal, journal_path, known_journals
 from .limits import parse_memory
+from .validate import positive_int, positive_seconds, workers
 from .result import Trial, TuneResult
 from .space import parse_space, point_from_json, space_to_json
 from .strategies import STRATEGIES, SURROGATES, make_strategy
@@ -48,16 +49,16 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     if not callable(objective):
         raise ConfigError(f"objective must be callable as objective(params), {expected('a function', objective)}")
     dims = parse_space(space)
-    trials = _positive_int("trials", trials)
-    n_workers = _workers(jobs, backend)
-    timeout = _positive_number("timeout", timeout)
-    trial_timeout = _positive_number("trial_timeout", trial_timeout)
+    trials = positive_int("trials", trials)
+    n_workers = workers(jobs, backend)
+    timeout = positive_seconds("timeout", timeout)
+    trial_timeout = positive_seconds("trial_timeout", trial_timeout)
     trial_memory = None if trial_memory is None else parse_memory(trial_memory)
     if (trial_timeout or trial_memory) and backend != "loky":
         raise ConfigError(f"trial limits need loky worker processes, but backend is {backend!r}: a thread (the "
                           "kernel's, or a Dask worker's) cannot be stopped safely; use --backend loky")
-    patience = None if patience is None else _positive_int("patience", patience)
-    initial = None if initial is None else _positive_int("initial", initial)
+    patience = None if patience is None else positive_int("patience", patience)
+    initial = None if initial is None else positive_int("initial", initial)
     if target is not None and (isinstance(target, bool) or not isinstance(target, numbers.Real)):
         raise ConfigError(f"target must be a number, {expected('e.g. 0.95', target)}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
@@ -66,7 +67,7 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
         raise ConfigError(f"unknown surrogate {surrogate!r}; use one of {', '.join(SURROGATES)}")
     if strategy not in STRATEGIES:
         raise ConfigError(f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
-    cv = _positive_int("cv", cv) if isinstance(cv, numbers.Integral) and not isinstance(cv, bool) else cv
+    cv = positive_int("cv", cv) if isinstance(cv, numbers.Integral) and not isinstance(cv, bool) else cv
     if isinstance(cv, int) and cv < 2:
         raise ConfigError(f"cv must be at least 2 folds, got {cv}")
     if progress not in (True, False, None, "auto", "widget", "text"):
@@ -174,30 +175,3 @@ def _default_name(objective, dims):
     identity = getattr(objective, "source", None) or getattr(objective, "__qualname__", type(objective).__name__)
     digest = hashlib.sha1((identity + json.dumps(space_to_json(dims), sort_keys=True)).encode()).hexdigest()
     return f"tune-{digest[:8]}"
-
-
-def _positive_int(option, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ConfigError(f"{option} must be a positive integer, {expected('1 or more', value)}")
-    return int(value)
-
-
-def _positive_number(option, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ConfigError(f"{option} must be a positive number of seconds, {expected('e.g. 60', value)}")
-    return float(value)
-
-
-def _workers(jobs, backend):
-    if backend not in BACKENDS:
-        raise ConfigError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
-    if backend == "sequential":
-        return 1
-    if jobs is None and backend == "dask":
-        return None  # every worker thread of the cluster
-    if jobs is None:
-        return available_cores()
-    jobs = _positive_int("jobs", jobs)
-    return jobs

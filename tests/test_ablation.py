@@ -432,7 +432,7 @@ ERRORS = [
     ("pipe --data X y --minimize", None, "minimize is for a cell"),
     ("pipe --data X y --out 1bad", None, "not a valid variable name"),
     ("pipe --data X y --bogus", None, "unrecognized arguments: --bogus"),
-    ("pipe --data X y --backend dask", None, "argument --backend: invalid choice"),
+    ("pipe --data X y --backend ray", None, "argument --backend: invalid choice"),
     ("pipe --data X y --repeats many", None, "invalid int value"),
     ("pipe --data X short_y", None, "X has 569 rows but y has 10"),
     ("--repeats 2", "cross_val_score(LogisticRegression(), X, y, cv=3).mean()", "the cell has no blocks to ablate"),
@@ -463,3 +463,14 @@ def test_bad_input_is_one_plain_usage_error_and_changes_nothing(ns, line, cell, 
     assert words in str(info.value)
     assert "\n" not in str(info.value)
     assert ns.user_ns.keys() == before.keys() and all(ns.user_ns[k] is before[k] for k in before)
+
+
+def test_ablation_runs_on_a_dask_cluster(ns):
+    distributed = pytest.importorskip("distributed", reason="dask is not installed (pip install \"mlestar-nb[dask]\")")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+        ns.run_cell("from sklearn.linear_model import LogisticRegression\n"
+                    "dpipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300))").raise_error()
+        study = ns.run_line_magic("ablate", "dpipe --data X y --cv 3 --repeats 1 --backend dask --quiet")
+    assert study.metrics["backend"] == "dask" and study.metrics["fits"] == 9
+    assert study.most_impactful == "logisticregression"

@@ -8,7 +8,8 @@ import numbers
 import statistics
 
 from ..errors import ConfigError, expected
-from ..executors import BACKENDS, available_cores, make_executor
+from ..executors import make_executor
+from ..validate import positive_int, workers
 from .result import AblationResult
 from .runner import Study, _most_common
 from .variants import block_variants, pipeline_variants
@@ -33,10 +34,10 @@ def ablate(target, X=None, y=None, *, cv=5, scoring=None, repeats=3, params=Fals
     Every variant is scored on the same folds (paired), `repeats` times with a
     different shuffle (seed + repeat), all fits spread over `jobs` workers.
     """
-    repeats = _positive_int("repeats", repeats)
+    repeats = positive_int("repeats", repeats)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ConfigError(f"seed must be an integer, {expected('e.g. 0', seed)}")
-    n_workers = _workers(jobs, backend)
+    n_workers = workers(jobs, backend)
     _check_cv(cv, repeats)
     scoring = _check_scoring(scoring)
     if (X is None) != (y is None):
@@ -210,15 +211,3 @@ def _scoring_name(scoring, scored_by_us):
     return scoring if isinstance(scoring, str) else getattr(scoring, "__name__", type(scoring).__name__)
 
 
-def _positive_int(option, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ConfigError(f"{option} must be a positive integer, {expected('1 or more', value)}")
-    return int(value)
-
-
-def _workers(jobs, backend):
-    if backend not in BACKENDS:
-        raise ConfigError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
-    if backend == "sequential":
-        return 1
-    return available_cores() if jobs is None else _positive_int("jobs", jobs)

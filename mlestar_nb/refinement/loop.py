@@ -13,6 +13,7 @@ import numpy as np
 from ..errors import ConfigError, expected
 from .ensemble import ENSEMBLES, make_ensemble
 from .leakage import leakage_warnings
+from ..validate import positive_int
 from .result import RefineResult, RoundRecord
 from .spaces import default_space
 
@@ -35,8 +36,8 @@ def refine(pipe, X, y, *, cv=5, scoring=None, rounds=4, trials=20, spaces=None, 
     """
     from sklearn.base import clone, is_classifier
 
-    rounds = _positive_int("rounds", rounds)
-    trials = _positive_int("trials", trials)
+    rounds = positive_int("rounds", rounds)
+    trials = positive_int("trials", trials)
     if not isinstance(cv, numbers.Integral) or isinstance(cv, bool) or cv < 2:
         raise ConfigError(f"cv must be a number of folds, at least 2, {expected('e.g. 5', cv)}")
     if ensemble not in ENSEMBLES:
@@ -44,7 +45,7 @@ def refine(pipe, X, y, *, cv=5, scoring=None, rounds=4, trials=20, spaces=None, 
     if isinstance(holdout, bool) or not isinstance(holdout, numbers.Real) or not 0 <= holdout < 0.9:
         raise ConfigError(f"holdout must be a fraction in [0, 0.9), {expected('e.g. 0.2', holdout)}")
     if subsample is not None:
-        subsample = _positive_int("subsample", subsample)
+        subsample = positive_int("subsample", subsample)
     if spaces is not None and not isinstance(spaces, dict):
         raise ConfigError(f"spaces must be a dict of step name -> space, got {type(spaces).__name__}")
     starts = _starting_points(pipe, candidates)
@@ -303,12 +304,6 @@ def _jobs(jobs, backend):
     if backend == "sequential":
         return 1
     return -1 if jobs is None else jobs
-
-
-def _positive_int(option, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ConfigError(f"{option} must be a positive integer, {expected('1 or more', value)}")
-    return int(value)
 
 
 def _notes(subsample, X_dev, X_work, history, rounds):

@@ -1,0 +1,32 @@
+"""Checks every public function shares: each says what it expected and what it got."""
+import numbers
+
+from .errors import ConfigError, expected
+
+
+def positive_int(option, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ConfigError(f"{option} must be a positive integer, {expected('1 or more', value)}")
+    return int(value)
+
+
+def positive_seconds(option, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise ConfigError(f"{option} must be a positive number of seconds, {expected('e.g. 60', value)}")
+    return float(value)
+
+
+def workers(jobs, backend):
+    """How many workers a backend gets: 1 for sequential, every cluster thread for dask without --jobs,
+    all cores otherwise."""
+    from .executors import BACKENDS, available_cores
+
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")
+    if backend == "sequential":
+        return 1
+    if jobs is None:
+        return None if backend == "dask" else available_cores()
+    return positive_int("jobs", jobs)
