@@ -52,3 +52,27 @@ def run(shell, code):
 
 def tune(shell, line, cell):
     return shell.run_cell_magic("mlestar_tune", line, cell)
+
+
+def child_processes():
+    """Live child processes of this test process, except resource trackers, zombies not yet reaped, and the
+    workers joblib keeps for reuse (scikit-learn's n_jobs starts those; they are joblib's, not ours)."""
+    import psutil
+
+    joblib_pids = set()
+    try:
+        from joblib.externals.loky import reusable_executor
+
+        executor = getattr(reusable_executor, "_executor", None)
+        joblib_pids = set(getattr(executor, "_processes", None) or {}) if executor is not None else set()
+    except ImportError:
+        pass
+    alive = []
+    for process in psutil.Process().children(recursive=True):
+        try:
+            if (process.status() != psutil.STATUS_ZOMBIE and process.pid not in joblib_pids
+                    and "resource_tracker" not in " ".join(process.cmdline())):
+                alive.append(process)
+        except psutil.Error:  # exited while we looked
+            pass
+    return alive

@@ -5,7 +5,6 @@ import threading
 import time
 
 import numpy as np
-import psutil
 import pytest
 
 from mlestar_nb.executors import WorkerLost, make_executor
@@ -114,5 +113,7 @@ def test_interrupt_returns_every_finished_trial_and_stops_workers(tmp_path):
     journal_lines = (tmp_path / "intr.jsonl").read_text().splitlines()
     assert len(journal_lines) == 1 + len(result.trials)
     time.sleep(0.5)
-    workers = [p for p in psutil.Process().children(recursive=True) if "resource_tracker" not in " ".join(p.cmdline())]
+    from conftest import child_processes
+
+    workers = child_processes()
     assert not workers, [p.cmdline() for p in workers]

@@ -1,5 +1,4 @@
 """%mlestar_refine and refine(): the MLE-STAR loop on real data through a real shell (issue: refine)."""
-
 import pytest
 from IPython.core.error import UsageError
 
@@ -10,7 +9,7 @@ from conftest import run
 @pytest.fixture
 def refine_ns(ns):
     run(ns, """
-
+import numpy as np
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neighbors import KNeighborsClassifier

@@ -10,14 +10,14 @@ import psutil
 import pytest
 
 import mlestar_nb
+from conftest import child_processes
 from mlestar_nb.executors.local import LokyExecutor
 
 SCRIPTS = os.path.join(os.path.dirname(__file__), "scripts")
 
 
 def _worker_processes():
-    return [p for p in psutil.Process().children(recursive=True)
-            if "resource_tracker" not in " ".join(p.cmdline())]
+    return child_processes()
 
 
 def _tune(objective, space, tmp_path, **options):
