@@ -23,18 +23,26 @@ VIEWS = ("auto", "widget", "text")
 
 def make_view(kind=True):
     """The view for `progress`: True/"auto" picks the panel in a notebook kernel, text elsewhere."""
-    if kind is True:
-        kind = "auto"
-    if kind not in VIEWS:
+    if kind is not True and kind not in VIEWS:
         raise ConfigError(f"unknown view {kind!r}; use one of {', '.join(VIEWS)}, or False for none")
-    if kind == "text" or (kind == "auto" and not _in_notebook_kernel()):
-        return TextProgress()
-    try:
-        import ipywidgets  # noqa: F401  (deferred: only a shown panel needs it)
-    except ImportError:
-        print("mlestar_nb: the live panel needs ipywidgets (pip install ipywidgets); showing text progress")
-        return TextProgress()
-    return WidgetPanel()
+    return pick_view(kind, WidgetPanel, TextProgress)
+
+
+def pick_view(kind, make_widget, make_text):
+    """A widget view in a notebook kernel (or when asked for), else text; text with a hint if ipywidgets is missing.
+
+    Every live view (search, ablation, refinement) chooses the same way.
+    """
+    if kind in (True, "auto"):
+        kind = "widget" if _in_notebook_kernel() else "text"
+    if kind == "widget":
+        try:
+            import ipywidgets  # noqa: F401  (deferred: only a shown panel needs it)
+        except ImportError:
+            print("mlestar_nb: the live panel needs ipywidgets (pip install ipywidgets); showing text progress")
+        else:
+            return make_widget()
+    return make_text()
 
 
 def _in_notebook_kernel():

@@ -31,16 +31,9 @@ class TextProgress:
 
 def make_ablation_view(kind=True):
     """The live panel in a notebook kernel (ipywidgets), the text line elsewhere."""
-    from ..views import _in_notebook_kernel
+    from ..views import pick_view
 
-    if kind in (True, "auto"):
-        kind = "widget" if _in_notebook_kernel() else "text"
-    if kind == "widget":
-        try:
-            return AblationPanel()
-        except ImportError:
-            print("mlestar_nb: the live panel needs ipywidgets (pip install ipywidgets); showing text progress")
-    return TextProgress()
+    return pick_view(kind, AblationPanel, TextProgress)
 
 
 class AblationPanel:

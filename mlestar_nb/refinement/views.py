@@ -2,18 +2,11 @@
 import html
 import sys
 
-from ..views import _in_notebook_kernel, meters_html
+from ..views import meters_html, pick_view
 
 
 def make_refine_view(kind=True):
-    if kind in (True, "auto"):
-        kind = "widget" if _in_notebook_kernel() else "text"
-    if kind == "widget":
-        try:
-            return RefinePanel()
-        except ImportError:
-            print("mlestar_nb: the live panel needs ipywidgets (pip install ipywidgets); showing text progress")
-    return TextRefineView()
+    return pick_view(kind, RefinePanel, TextRefineView)
 
 
 class TextRefineView:
