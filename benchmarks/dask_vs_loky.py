@@ -14,25 +14,9 @@ import statistics
 import sys
 import time
 
-from utilization import _work, make_objective  # the same objective; also pins BLAS to one thread per process
+from utilization import calibrate, make_objective  # the same objective; also pins BLAS to one thread per process
 
 SPACE = {"x": (-5.0, 10.0), "y": (0.0, 15.0)}
-
-
-def calibrate(seconds, sample_rounds=200, tries=7):
-    """Rounds of work that take `seconds` in a one-BLAS-thread worker: the fastest of several timings, so that load
-    from other processes does not skew them. (utilization.py sets OMP_NUM_THREADS after numpy is imported, too late
-    for this process, whose multithreaded BLAS can be many times slower on a loaded 2-core machine.)"""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
-        _work(sample_rounds)  # warm numpy up
-        best = float("inf")
-        for _ in range(tries):
-            clock = time.perf_counter()
-            _work(sample_rounds)
-            best = min(best, time.perf_counter() - clock)
-    return max(1, int(sample_rounds * seconds / best))
 
 
 def search(rounds, args, seed, **backend):

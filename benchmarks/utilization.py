@@ -29,14 +29,16 @@ def _work(rounds):
     return float(a.sum())
 
 
-def calibrate(seconds):
-    rounds, elapsed = 10, 0.0
-    while elapsed < 0.05:
-        rounds *= 2
+def calibrate(seconds, sample_rounds=200, tries=7):
+    """Rounds of work that take `seconds` on one BLAS thread: the fastest of several timings, so that load from
+    other processes does not skew them."""
+    _work(sample_rounds)  # warm numpy up
+    best = float("inf")
+    for _ in range(tries):
         clock = time.perf_counter()
-        _work(rounds)
-        elapsed = time.perf_counter() - clock
-    return max(1, int(rounds * seconds / elapsed))
+        _work(sample_rounds)
+        best = min(best, time.perf_counter() - clock)
+    return max(1, int(sample_rounds * seconds / best))
 
 
 def make_objective(rounds):
