@@ -168,6 +168,42 @@ def point_from_json(dims, stored):
     return point
 
 
+def check_point(dims, point, what="start point"):
+    """A point the user gives (to evaluate first), checked against the space and made plain.
+
+    Every name of the space must be present and inside its dimension; a value
+    outside would be a trial the optimizer cannot place.
+    """
+    if not isinstance(point, dict):
+        raise ConfigError(f"a {what} must be a dict of name -> value, got {type(point).__name__}; "
+                          f"e.g. {{{', '.join(repr(n) + ': ...' for n in dims)}}}")
+    missing = [n for n in dims if n not in point]
+    extra = [n for n in point if n not in dims]
+    if missing or extra:
+        problem = "; ".join(part for part in (f"missing {', '.join(missing)}" if missing else "",
+                                              f"not in the space: {', '.join(map(str, extra))}" if extra else "")
+                            if part)
+        raise ConfigError(f"{what} {point!r} does not match the space ({problem}); give one value per name of "
+                          f"the space: {', '.join(dims)}")
+    plain_point_ = {}
+    for name, dim in dims.items():
+        value = plain(point[name])
+        if isinstance(dim, Categorical):
+            matches = [c for c in dim.categories if plain(c) == value and type(plain(c)) is type(value)]
+            if not matches:
+                raise ConfigError(f"{what}: {name}={value!r} is not one of the choices {list(dim.categories)!r}")
+        else:
+            numeric = isinstance(value, numbers.Real) and not isinstance(value, bool)
+            if isinstance(dim, Integer) and not (numeric and float(value).is_integer()):
+                raise ConfigError(f"{what}: {name}={value!r} must be an integer in [{dim.low}, {dim.high}]")
+            if not numeric or not dim.low <= value <= dim.high:
+                raise ConfigError(f"{what}: {name}={value!r} is outside [{dim.low:g}, {dim.high:g}]; widen the "
+                                  "range or change the point")
+            value = int(value) if isinstance(dim, Integer) else float(value)
+        plain_point_[name] = value
+    return plain_point_
+
+
 def describe(dims):
     """One short line per dimension, for reprs."""
     parts = []

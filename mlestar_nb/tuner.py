@@ -5,6 +5,7 @@ strategy, executor and journal, runs the engine and returns a `TuneResult`.
 """
 import hashlib
 import json
+import math
 import numbers
 import os
 
@@ -15,7 +16,7 @@ from .journal import Journal, journal_path, known_journals
 from .limits import parse_memory
 from .validate import positive_int, positive_seconds, workers
 from .result import Trial, TuneResult
-from .space import parse_space, point_from_json, space_to_json
+from .space import check_point, parse_space, point_from_json, space_to_json
 from .strategies import STRATEGIES, SURROGATES, make_strategy
 from .trial import SearchPayload
 
@@ -23,7 +24,7 @@ DEFAULT_JOURNAL_DIR = ".mlestar"
 
 
 def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrogate="GP", initial=None,
-         jobs=None, backend="loky", timeout=None, patience=None, target=None, seed=None, name=None,
+         start=None, known=None, jobs=None, backend="loky", timeout=None, patience=None, target=None, seed=None, name=None,
          resume=False, data=None, cv=5, scoring=None, trial_timeout=None, trial_memory=None, journal=True,
          journal_dir=DEFAULT_JOURNAL_DIR, progress=True, listeners=(), alert_thresholds=None, client=None,
          scheduler=None):
@@ -75,6 +76,9 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     if data is not None and (not isinstance(data, (tuple, list)) or len(data) != 2):
         raise ConfigError(f"data must be a pair (X, y), {expected('(X, y)', type(data).__name__)}")
 
+    start = _start_points(dims, start, trials)
+    known = _known_points(dims, known)
+
     maximize = not minimize
     name = name or _default_name(objective, dims)
     strat = make_strategy(strategy, dims, budget=trials, seed=seed, surrogate=surrogate, n_initial=initial)
@@ -91,6 +95,10 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
         for trial in previous:
             if trial.state in ("complete", "pruned"):
                 strat.tell(trial.params, -trial.value if maximize else trial.value)
+        for params, score in known:
+            strat.tell(params, -score if maximize else score)
+        done = [trial.params for trial in previous]
+        strat.enqueue(point for point in start if point not in done)  # a resumed run does not redo them
 
         payload = SearchPayload(objective=objective, data=tuple(data) if data is not None else None,
                                 cv=cv, scoring=scoring, maximize=maximize)
@@ -110,6 +118,8 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
         if journal_obj is not None:
             journal_obj.close()
     notes.extend(getattr(executor, "notes", ()))
+    if known:
+        notes.append(f"the optimizer started from {len(known)} known trial(s) scored before (not rerun, not counted)")
     if search.stopped_running:
         notes.append(f"{search.stopped_running} running trial(s) were stopped by the interrupt and not recorded")
     if search.stop_reason == "grid exhausted":
@@ -117,9 +127,38 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     return TuneResult(
         name=name, direction="maximize" if maximize else "minimize", strategy=strat.name, space=dims,
         trials=search.trials, status=search.status, stop_reason=search.stop_reason,
-        metrics=search.metrics(len(previous)), journal_path=journal_obj.path if journal_obj else None,
+        metrics={**search.metrics(len(previous)), "known_trials": len(known)},
+        journal_path=journal_obj.path if journal_obj else None,
         notes=notes, alerts=list(alert_rules.alerts),
     )
+
+
+def _start_points(dims, start, trials):
+    if start is None:
+        return []
+    points = [start] if isinstance(start, dict) else start
+    if not isinstance(points, (list, tuple)):
+        raise ConfigError(f"start must be a dict of parameters or a list of them, {expected('a dict', start)}")
+    if len(points) > trials:
+        raise ConfigError(f"start has {len(points)} points but the budget is {trials} trials; raise the trials "
+                          "or give fewer start points")
+    return [check_point(dims, point) for point in points]
+
+
+def _known_points(dims, known):
+    if known is None:
+        return []
+    if not isinstance(known, (list, tuple)):
+        raise ConfigError(f"known must be a list of (params, score) pairs, {expected('a list', known)}")
+    pairs = []
+    for item in known:
+        if not (isinstance(item, (list, tuple)) and len(item) == 2):
+            raise ConfigError(f"each known trial is a (params, score) pair, got {item!r}")
+        params, score = item
+        if isinstance(score, bool) or not isinstance(score, numbers.Real) or not math.isfinite(score):
+            raise ConfigError(f"a known trial's score must be a finite number, got {score!r}")
+        pairs.append((check_point(dims, params, "known trial"), float(score)))
+    return pairs
 
 
 def _open_journal(enabled, directory, name, dims, maximize, resume):

@@ -85,6 +85,54 @@ def test_magic_uses_the_kernels_client_asynchronously_with_journal_and_resume(ns
         cluster.close()
 
 
+REFINE_SETUP = """
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+X, y = load_breast_cancer(return_X_y=True)
+pipe = make_pipeline(StandardScaler(), LogisticRegression(C=0.001, max_iter=300))
+"""
+
+
+@needs_dask
+def test_refine_runs_every_fit_on_the_kernels_cluster(ns):
+    from distributed import Client, LocalCluster, get_task_stream
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None)
+    client = Client(cluster)
+    try:
+        run(ns, REFINE_SETUP)
+        with get_task_stream(client) as stream:
+            result = ns.run_line_magic("mlestar_refine", "pipe --data X y --cv 3 --rounds 1 --trials 4 --backend dask "
+                                                         "--ensemble none --holdout 0 --quiet")
+        (record,) = result.history
+        worker_pids = set(client.run(os.getpid).values())
+        assert {_pid(t) for t in record.trials.trials} <= worker_pids
+        assert record.ablation.metrics["backend"] == "dask"
+        units = [task for task in stream.data if task["key"].startswith("run_unit")]
+        ablation_fits = record.ablation.metrics["fits"]
+        # the start and the candidate are scored on the 2 x 3 check folds there too, not in a local pool
+        assert len(units) == ablation_fits + 6 * (1 + bool(record.params))
+        assert client.status == "running", "mlestar-nb closed the user's client"
+    finally:
+        client.close()
+        cluster.close()
+
+
+@needs_dask
+def test_refine_without_a_client_starts_one_cluster_for_the_whole_run(ns):
+    before = _children()
+    run(ns, REFINE_SETUP)
+    result = ns.run_line_magic("mlestar_refine", "pipe --data X y --cv 3 --rounds 2 --trials 6 --jobs 2 "
+                                                 "--backend dask --ensemble none --holdout 0 --quiet")
+    first, second = ({_pid(t) for t in r.trials.trials} for r in result.history)
+    assert first & second, "each round started a cluster of its own"
+    assert os.getpid() not in first | second
+    _wait_until(lambda: not (_children() - before), 15, "the run's LocalCluster to stop")
+
+
 @needs_dask
 def test_library_runs_its_own_local_cluster_and_fails_a_trial_that_kills_its_worker_twice(tmp_path):
     import distributed
@@ -276,6 +324,7 @@ def test_backend_dask_without_dask_installed_is_a_one_line_usage_error(ns, tmp_p
 @needs_dask
 def test_wrong_scheduler_address_is_a_quick_one_line_usage_error(ns, tmp_path):
     import dask
+    import distributed  # noqa: F401  registers its config first: leaving dask.config.set must not drop it
 
     address = f"tcp://127.0.0.1:{_free_port()}"
     clock = time.monotonic()
@@ -326,3 +375,19 @@ def test_cluster_problems_are_one_line_errors_and_keep_the_journal(ns, tmp_path,
     assert str(info.value).startswith("lost the connection to the Dask scheduler") and "--resume" in str(info.value)
     finished = (tmp_path / ".mlestar" / "gone.jsonl").read_text().splitlines()[1:]
     assert 1 <= len(finished) < 40
+
+
+@needs_dask
+def test_ablate_and_refine_reach_a_cluster_by_its_scheduler_address(ns, cli_cluster):
+    run(ns, REFINE_SETUP)
+    study = ns.run_line_magic("ablate", f"pipe --data X y --cv 3 --repeats 1 --backend dask "
+                                        f"--scheduler {cli_cluster.address} --quiet")
+    assert study.metrics["backend"] == "dask" and study.metrics["fits"] == 9
+    result = ns.run_line_magic("mlestar_refine", f"pipe --data X y --cv 3 --rounds 1 --trials 4 --backend dask "
+                                                 f"--scheduler {cli_cluster.address} --ensemble none --holdout 0 "
+                                                 "--quiet")
+    cluster_pids = {proc.pid for proc in cli_cluster.workers}
+    assert {_pid(t) for t in result.history[0].trials.trials} <= cluster_pids
+    assert all(proc.poll() is None for proc in cli_cluster.procs), "mlestar-nb stopped the user's cluster"
+    with pytest.raises(UsageError, match="--scheduler is for the dask backend only"):
+        ns.run_line_magic("ablate", f"pipe --data X y --scheduler {cli_cluster.address}")

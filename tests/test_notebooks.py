@@ -62,3 +62,11 @@ def test_ablation_notebook_finds_the_planted_structure_of_the_wine_pipeline():
     assert "most impactful: knn" in text
     assert "'scale': 'high'" in text and "'impute': 'none'" in text   # kNN needs scaling; nothing to impute
     assert "blocks: {'scaling': 'high'" in text
+
+
+def test_refine_notebook_improves_the_untuned_pipeline_on_its_holdout():
+    path = pathlib.Path(__file__).parent.parent / "notebooks" / "05_refine.ipynb"
+    notebook = executed(path)
+    text = "".join(o.get("text", "") for o in notebook.cells[-2].get("outputs", []))
+    holdout = float(text.split("holdout r2 ")[1].split(",")[0])
+    assert holdout > 0.3   # the untuned poly(3) + Ridge(1e-3) scores far below 0 on the same rows

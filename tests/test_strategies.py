@@ -35,6 +35,22 @@ def test_strategy_contract(strategy):
     assert len(strategy.observations()) == 8
 
 
+@pytest.mark.parametrize("strategy", _strategies() + [GridSearch(parse_space({"x": [0.5, 2.0], "n": (1, 4),
+                                                                              "kind": ["a", "b"]}), seed=1)],
+                         ids=lambda s: f"{s.name}-{getattr(s, 'surrogate', '')}")
+def test_enqueued_points_come_first_then_the_strategy_goes_on(strategy):
+    queued = [{"x": 2.0, "n": 3, "kind": "b"}, {"x": 0.5, "n": 1, "kind": "a"}]
+    strategy.enqueue(queued)
+    asked = [strategy.ask() for _ in range(2)]
+    assert asked == queued
+    for point in asked:
+        strategy.tell(point, branin_like(point))
+    following = [strategy.ask() for _ in range(3)]
+    assert all(set(p) == {"x", "n", "kind"} for p in following)
+    if strategy.name == "grid":  # the grid does not visit a queued point again
+        assert not any(p in queued for p in following)
+
+
 def test_bayes_is_reproducible_with_a_seed_and_improves_on_random():
     dims = parse_space({"x": (-5.0, 10.0), "y": (0.0, 15.0)})
 

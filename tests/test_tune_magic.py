@@ -155,7 +155,7 @@ def test_large_arrays_reach_workers_memory_mapped_and_unread_names_stay_home(ns)
 def test_help_documents_every_option(shell):
     doc = shell.find_cell_magic("mlestar_tune").__doc__
     for option in ("--space", "--trials", "--minimize", "--strategy", "--surrogate", "--initial", "--jobs",
-                   "--backend", "--scheduler", "--timeout", "--patience", "--target", "--seed", "--name", "--resume", "--out",
+                   "--backend", "--scheduler", "--start", "--timeout", "--patience", "--target", "--seed", "--name", "--resume", "--out",
                    "--apply", "--quiet", "--data", "--cv", "--scoring", "--objective"):
         assert option in doc
 
@@ -216,12 +216,18 @@ ERRORS = [
     ("--space {'x': (0.0, 1.0)", "x", "unbalanced brackets or quotes"),
     ("--space space --name ../up", "x", "must be a plain file name"),
     ("--space space '", "x", "close every quote"),
+    ("--space space --start nowhere", "x", "--start names 'nowhere', which is not defined"),
+    ("--space space --start notadict", "x", "a start point must be a dict"),
+    ("--space space --start far", "x", "x=5.0 is outside [0, 1]"),
+    ("--space space --start wrongname", "x", "missing x; not in the space: y"),
+    ("--space space --start two --trials 1", "x", "start has 2 points but the budget is 1 trials"),
 ]
 
 
 @pytest.mark.parametrize("line, cell, words", ERRORS)
 def test_bad_input_is_one_plain_usage_error_and_changes_nothing(ns, tmp_path, line, cell, words):
-    run(ns, "space = {'x': (0.0, 1.0)}\nnotadict = [1, 2]")
+    run(ns, "space = {'x': (0.0, 1.0)}\nnotadict = [1, 2]\nfar = {'x': 5.0}\nwrongname = {'y': 0.5}\n"
+        "two = [{'x': 0.1}, {'x': 0.2}]")
     before = dict(ns.user_ns)
     with pytest.raises(UsageError) as info:
         tune(ns, line, cell)
@@ -230,6 +236,22 @@ def test_bad_input_is_one_plain_usage_error_and_changes_nothing(ns, tmp_path, li
     assert "\n" not in str(info.value)
     assert ns.user_ns.keys() == before.keys() and all(ns.user_ns[k] is before[k] for k in before)
     assert not list(tmp_path.glob(".mlestar/*.jsonl"))
+
+
+def test_start_points_run_first_and_a_resume_does_not_run_them_again(ns):
+    run(ns, "space = {'C': (1e-3, 10.0, 'log-uniform'), 'kind': ['a', 'b']}\n"
+        "today = [{'C': 1, 'kind': 'b'}, {'C': 0.5, 'kind': 'a'}]")
+    cell = "-(np.log10(C) + 1) ** 2 - (kind == 'a')"
+    first = tune(ns, "--space space --start today --trials 5 --name st --jobs 2 --seed 0 --quiet",
+                 "import numpy as np\n" + cell)
+    by_number = sorted(first.trials, key=lambda t: t.number)
+    assert [t.params for t in by_number[:2]] == [{"C": 1.0, "kind": "b"}, {"C": 0.5, "kind": "a"}]
+    assert type(by_number[0].params["C"]) is float and by_number[0].value == pytest.approx(-1.0)
+    assert ns.user_ns["today"] == [{"C": 1, "kind": "b"}, {"C": 0.5, "kind": "a"}], "the user's list changed"
+    resumed = tune(ns, "--space space --start today --trials 8 --name st --resume --jobs 2 --quiet",
+                   "import numpy as np\n" + cell)
+    params = [t.params for t in resumed.trials]
+    assert params.count({"C": 1.0, "kind": "b"}) == 1 and len(resumed.trials) == 8
 
 
 def test_estimator_without_data_is_a_usage_error(ns):
@@ -256,6 +278,25 @@ def test_library_api_without_ipython(tmp_path):
     est = mlestar_nb.tune(lambda p: Ridge(alpha=p["alpha"]), {"alpha": (0.01, 10.0)}, trials=4, data=data, cv=3,
                           backend="threads", jobs=2, journal=False, progress=False)
     assert all(t.state == "complete" and len(t.intermediate) == 3 for t in est.trials)
+
+
+def test_known_trials_steer_the_first_proposals_and_cost_no_budget():
+    import mlestar_nb
+
+    def objective(p):
+        return -(p["x"] - 0.3) ** 2
+
+    known = [({"x": 0.1}, -0.04), ({"x": 0.5}, -0.04), ({"x": 0.9}, -0.36), ({"x": 0.0}, -0.09)]
+    kwargs = dict(trials=3, backend="sequential", journal=False, progress=False, seed=0)
+    blind = mlestar_nb.tune(objective, {"x": (0.0, 1.0)}, **kwargs)
+    informed = mlestar_nb.tune(objective, {"x": (0.0, 1.0)}, known=known, **kwargs)
+    assert len(informed.trials) == 3 and all(t.params not in [k for k, _ in known] for t in informed.trials)
+    assert all(abs(t.params["x"] - 0.3) < 0.1 for t in informed.trials)
+    assert not all(abs(t.params["x"] - 0.3) < 0.1 for t in blind.trials)
+    with pytest.raises(mlestar_nb.ConfigError, match="known trial: x=2.0 is outside"):
+        mlestar_nb.tune(objective, {"x": (0.0, 1.0)}, known=[({"x": 2.0}, 0.0)], **kwargs)
+    with pytest.raises(mlestar_nb.ConfigError, match="score must be a finite number"):
+        mlestar_nb.tune(objective, {"x": (0.0, 1.0)}, known=[({"x": 0.2}, float("nan"))], **kwargs)
 
 
 def test_unload_removes_the_magic_and_load_brings_it_back(shell):

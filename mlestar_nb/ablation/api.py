@@ -17,7 +17,8 @@ from .work import AblationPayload
 
 
 def ablate(target, X=None, y=None, *, cv=5, scoring=None, repeats=3, params=False, features=None,
-           components=None, minimize=False, seed=0, jobs=None, backend="loky", progress=True, listeners=()):
+           components=None, minimize=False, seed=0, jobs=None, backend="loky", client=None, scheduler=None,
+           progress=True, listeners=()):
     """Measure what each component of `target` contributes to its score; rank components by impact.
 
     `target` is a scikit-learn Pipeline, cross-validated on (X, y): each step
@@ -33,11 +34,14 @@ def ablate(target, X=None, y=None, *, cv=5, scoring=None, repeats=3, params=Fals
 
     Every variant is scored on the same folds (paired), `repeats` times with a
     different shuffle (seed + repeat), all fits spread over `jobs` workers.
+    ``backend="dask"`` runs them on `client`, or the cluster at `scheduler`,
+    or the active Client, or a LocalCluster started for this study.
     """
     repeats = positive_int("repeats", repeats)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ConfigError(f"seed must be an integer, {expected('e.g. 0', seed)}")
     n_workers = workers(jobs, backend)
+    executor = make_executor(backend, n_workers, client=client, scheduler=scheduler)
     _check_cv(cv, repeats)
     scoring = _check_scoring(scoring)
     if (X is None) != (y is None):
@@ -78,7 +82,7 @@ def ablate(target, X=None, y=None, *, cv=5, scoring=None, repeats=3, params=Fals
     if progress:
         from .progress import make_ablation_view
         views.append(make_ablation_view(progress))
-    study = Study(payload=payload, units=units, executor=make_executor(backend, n_workers), maximize=not minimize,
+    study = Study(payload=payload, units=units, executor=executor, maximize=not minimize,
                   test_train_ratio=ratio, listeners=views).run()
     return _result(study, is_pipeline, folds, repeats, scoring, minimize)
 

@@ -30,7 +30,10 @@ class AblateMagics(Magics):
     @argument("--seed", type=int, default=0, metavar="N", help="seed of the shuffles (repeat r uses N + r) (0)")
     @argument("--jobs", type=int, metavar="N", help="parallel workers (default: all cores)")
     @argument("--backend", default="loky", choices=BACKENDS,
-              help="loky worker processes (default), threads, or sequential in the kernel")
+              help="loky worker processes (default), threads, sequential in the kernel, or dask (see --scheduler)")
+    @argument("--scheduler", metavar="ADDRESS", help="with --backend dask: the scheduler to fit on, e.g. "
+              "tcp://10.0.0.5:8786. Default: the kernel's active distributed.Client, else a LocalCluster on "
+              "127.0.0.1 for this study")
     @argument("--out", metavar="VAR", help="also store the result in variable VAR")
     @argument("--quiet", action="store_true", help="show nothing until the final result")
     @line_cell_magic
@@ -74,7 +77,7 @@ class AblateMagics(Magics):
             raise ConfigError(f"--out {args.out!r} is not a valid variable name")
         data = (None, None) if args.data is None else tuple(resolve_names(user_ns, args.data, "--data"))
         options = dict(cv=args.cv, scoring=args.scoring, repeats=args.repeats, seed=args.seed, jobs=args.jobs,
-                       backend=args.backend, progress=not args.quiet)
+                       backend=args.backend, scheduler=args.scheduler, progress=not args.quiet)
         if cell is None:
             target = self._pipeline(args)
             features = self._features(args.features, inline_features)

@@ -22,12 +22,12 @@ def usage_errors():
         raise UsageError(str(err)) from None
 
 
-def resolve_names(user_ns, names, option):
+def resolve_names(user_ns, names, option, example="X y"):
     """The values of variables named on the magic's line, or a ConfigError naming the missing one."""
     missing = [n for n in names if n not in user_ns]
     if missing:
         raise ConfigError(f"{option} names '{missing[0]}', which is not defined; pass variables defined in the "
-                          f"notebook, e.g. {option} X y")
+                          f"notebook, e.g. {option} {example}")
     return [user_ns[n] for n in names]
 
 

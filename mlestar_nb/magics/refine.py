@@ -3,6 +3,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..errors import ConfigError
+from ..executors import BACKENDS
 from .common import parse_line, resolve_names, usage_errors
 
 
@@ -23,7 +24,10 @@ class RefineMagics(Magics):
               help="share of rows set aside, never seen by ablation or search, scored at the end (0.2)")
     @argument("--subsample", type=int, metavar="N", help="run the rounds on N rows; refit the final pipeline on all")
     @argument("--jobs", type=int, metavar="N", help="parallel workers (default: all cores)")
-    @argument("--backend", default="loky", help="loky (default) or another backend tune() accepts")
+    @argument("--backend", default="loky", choices=BACKENDS,
+              help="where every fit runs: loky worker processes (default), threads, sequential, or dask")
+    @argument("--scheduler", metavar="ADDRESS", help="with --backend dask: the scheduler, e.g. tcp://10.0.0.5:8786. "
+              "Default: the kernel's active distributed.Client, else one LocalCluster on 127.0.0.1 for the run")
     @argument("--seed", type=int, default=0, metavar="N", help="seed for splits and searches (0)")
     @argument("--quiet", action="store_true", help="show nothing until the result")
     @argument("--out", metavar="VAR", help="also store the result in variable VAR")
@@ -56,7 +60,8 @@ class RefineMagics(Magics):
         inputs = list(user_ns.get("In", []))
         result = refine(pipe, X, y, cv=args.cv, scoring=args.scoring, rounds=args.rounds, trials=args.trials,
                         spaces=spaces, candidates=candidates, ensemble=args.ensemble, holdout=args.holdout,
-                        subsample=args.subsample, jobs=args.jobs, backend=args.backend, seed=args.seed,
+                        subsample=args.subsample, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
+                        seed=args.seed,
                         progress=not args.quiet, history_inputs=inputs, x_name=args.data[0])
         if args.out:
             user_ns[args.out] = result

@@ -29,6 +29,8 @@ class TuneMagics(Magics):
     @argument("--surrogate", default="GP", type=str.upper, choices=SURROGATES,
               help="surrogate model of the bayes strategy (GP)")
     @argument("--initial", type=int, metavar="N", help="random points before the surrogate takes over")
+    @argument("--start", metavar="VAR", help="evaluate these parameters first: a variable holding a dict (or a "
+              "list of dicts) with one value per name of the space, e.g. the settings you use today")
     @argument("--jobs", type=int, metavar="N", help="parallel workers (default: all cores; with dask, every worker thread of the cluster)")
     @argument("--backend", default="loky", choices=BACKENDS,
               help="loky worker processes (default), threads, sequential in the kernel, or dask (a Dask "
@@ -95,6 +97,7 @@ class TuneMagics(Magics):
         analysis = analyse_cell(source, provided=provided)
         shipped = check_cell(analysis, user_ns, provided=provided, objective_name=args.objective)
         data = None if args.data is None else tuple(resolve_names(user_ns, args.data, "--data"))
+        start = None if args.start is None else resolve_names(user_ns, [args.start], "--start", "best_so_far")[0]
         for option, value in (("--out", args.out), ("--objective", args.objective)):
             if value is not None and not value.isidentifier():
                 raise ConfigError(f"{option} {value!r} is not a valid variable name")
@@ -102,7 +105,7 @@ class TuneMagics(Magics):
         name = args.name or _cell_name(source, dims)
         result = tune(
             objective, space, trials=args.trials, minimize=args.minimize, strategy=args.strategy,
-            surrogate=args.surrogate, initial=args.initial, jobs=args.jobs, backend=args.backend,
+            surrogate=args.surrogate, initial=args.initial, start=start, jobs=args.jobs, backend=args.backend,
             scheduler=args.scheduler,
             timeout=args.timeout, patience=args.patience, target=args.target, seed=args.seed, name=name,
             resume=args.resume, data=data, cv=args.cv, scoring=args.scoring, trial_timeout=args.trial_timeout,

@@ -18,6 +18,7 @@ class RoundRecord:
     params: dict = field(default_factory=dict)   # what the candidate changed
     trials: object = None     # the TuneResult behind a 'tune' round
     ablation: object = None   # the AblationResult that chose the component
+    error: str = None         # why the candidate could not be scored (a fit failed)
 
     def to_dict(self):
         return {k: getattr(self, k) for k in ("round", "component", "kind", "label", "action", "step",
@@ -37,6 +38,7 @@ class RefineResult:
     warnings: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
+    status: str = "completed"        # or "interrupted" (Ctrl-C): the finished rounds are kept
 
     @property
     def accepted_rounds(self):
@@ -62,6 +64,8 @@ class RefineResult:
             scores.append(current)
         ax.step(range(len(scores)), scores, where="post", color="tab:orange", label="current solution")
         for r in self.history:
+            if r.score_after is None:
+                continue
             ax.scatter([r.round], [r.score_after], color="tab:green" if r.accepted else "tab:gray", zorder=3)
             ax.annotate(r.step, (r.round, r.score_after), fontsize=7, xytext=(3, 3), textcoords="offset points")
         if self.ensemble and self.ensemble.get("kept"):
@@ -76,9 +80,10 @@ class RefineResult:
         lines = [f"RefineResult: CV {self.scoring} {self.initial_score:.5g} -> {self.best_score:.5g} "
                  f"after {len(self.history)} round(s), {len(self.accepted_rounds)} accepted"]
         for r in self.history:
-            mark = "accepted" if r.accepted else "kept the old"
+            mark = "accepted" if r.accepted else ("interrupted, not judged" if r.score_after is None
+                                                  else "kept the old")
             lines.append(f"  round {r.round}: {r.action} {r.step} ({r.component}, {r.label}): "
-                         f"{r.score_before:.5g} -> {r.score_after:.5g}, p={_p(r.p_value)}, {mark}")
+                         f"{r.score_before:.5g} -> {_score(r.score_after)}, p={_p(r.p_value)}, {mark}")
         if self.ensemble:
             e = self.ensemble
             verdict = "kept" if e.get("kept") else "not kept (no better than the best single solution)"
@@ -101,7 +106,7 @@ class RefineResult:
     def _repr_html_(self):
         rows = "".join(
             f"<tr><td>{r.round}</td><td>{html.escape(r.step)}</td><td>{r.action}</td><td>{r.label}</td>"
-            f"<td>{r.score_before:.5g}</td><td>{r.score_after:.5g}</td><td>{_p(r.p_value)}</td>"
+            f"<td>{r.score_before:.5g}</td><td>{_score(r.score_after)}</td><td>{_p(r.p_value)}</td>"
             f"<td style='color:{'#2e7d32' if r.accepted else '#757575'}'>{'yes' if r.accepted else 'no'}</td></tr>"
             for r in self.history)
         extra = "".join(f"<div>{html.escape(line.strip())}</div>" for line in self.summary_lines()[1 + len(self.history):])
@@ -109,6 +114,10 @@ class RefineResult:
                 f"{self.initial_score:.5g} &rarr; <b>{self.best_score:.5g}</b>"
                 "<table><thead><tr><th>round</th><th>step</th><th>action</th><th>ablation</th><th>before</th>"
                 f"<th>after</th><th>p</th><th>accepted</th></tr></thead><tbody>{rows}</tbody></table>{extra}</div>")
+
+
+def _score(value):
+    return "n/a" if value is None else f"{value:.5g}"
 
 
 def _p(value):

@@ -15,23 +15,28 @@ class TextRefineView:
 
     def __call__(self, event, snap):
         if event == "round":
-            self.stream.write(f"round {snap['round']}: ablation...\n")
+            self.stream.write(f"round {snap['round']}: {snap.get('phase', 'ablation')}...\n")
         elif event == "tune":
             self.stream.write(f"round {snap['round']}: tuning {snap['step']} ({snap['trials']} trials)...\n")
         elif event == "round_done":
             r = snap["history"][-1]
             verdict = "accepted" if r["accepted"] else "not accepted"
             self.stream.write(f"round {r['round']}: {r['action']} {r['step']}: {r['score_before']:.5g} -> "
-                              f"{r['score_after']:.5g} ({verdict})\n")
+                              f"{_score(r['score_after'])} ({verdict})\n")
         elif event == "end":
-            self.stream.write(f"refinement done: best CV score {snap['best_score']:.5g}\n")
+            done = "interrupted" if snap.get("status") == "interrupted" else "done"
+            self.stream.write(f"refinement {done}: best CV score {snap['best_score']:.5g}\n")
         self.stream.flush()
+
+
+def _score(value):
+    return "n/a" if value is None else f"{value:.5g}"
 
 
 def rounds_table_html(history):
     rows = "".join(
         f"<tr><td>{r['round']}</td><td>{html.escape(r['step'])}</td><td>{r['action']}</td><td>{r['label']}</td>"
-        f"<td>{r['score_before']:.5g}</td><td>{r['score_after']:.5g}</td>"
+        f"<td>{r['score_before']:.5g}</td><td>{_score(r['score_after'])}</td>"
         f"<td style='color:{'#2e7d32' if r['accepted'] else '#757575'}'>{'yes' if r['accepted'] else 'no'}</td></tr>"
         for r in history)
     return ("<table class='mlestar-rounds'><thead><tr><th>round</th><th>component</th><th>action</th><th>ablation</th>"
@@ -73,13 +78,15 @@ class RefinePanel:
         if "history" in snap:
             self.table.value = rounds_table_html(snap["history"])
         if event == "round":
-            self.title.value = f"<b>mlestar_refine</b> &middot; round {snap['round']}: ablation"
+            self.title.value = f"<b>mlestar_refine</b> &middot; round {snap['round']}: {snap.get('phase', 'ablation')}"
         elif event == "ablation":
             self.chart.value = ablation_bars_html(snap["ranking"])
         elif event == "tune":
             self.title.value = (f"<b>mlestar_refine</b> &middot; round {snap['round']}: tuning "
                                 f"{html.escape(snap['step'])} ({snap['trials']} trials)")
         elif event == "end":
-            self.title.value = (f"<b>mlestar_refine</b> &middot; <span class='mlestar-status' style='color:#2e7d32'>"
-                                f"done</span>: best CV score {snap['best_score']:.5g}")
+            done, colour = (("interrupted", "#ef6c00") if snap.get("status") == "interrupted"
+                            else ("done", "#2e7d32"))
+            self.title.value = (f"<b>mlestar_refine</b> &middot; <span class='mlestar-status' style='color:{colour}'>"
+                                f"{done}</span>: best CV score {snap['best_score']:.5g}")
         self.meters.value = meters_html(self.monitor.sample())

@@ -45,7 +45,7 @@ class BayesSearch(Strategy):
     def is_costly(self):
         return True
 
-    def ask(self, pending=()):
+    def _propose(self, pending):
         observed = self.observations()
         self._asked = max(self._asked, len(observed))
         self._asked += 1

@@ -33,7 +33,7 @@ class GridSearch(Strategy):
         self._points = points
         self._next = 0
 
-    def ask(self, pending=()):
+    def _propose(self, pending):
         seen = {_key(p) for p, _ in self.observations()} | {_key(p) for p in pending}
         while self._next < len(self._points):
             point = self._points[self._next]

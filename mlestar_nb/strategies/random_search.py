@@ -13,6 +13,6 @@ class RandomSearch(Strategy):
         self._space = to_skopt(dims)
         self._rng = np.random.RandomState(seed)
 
-    def ask(self, pending=()):
+    def _propose(self, pending):
         values = self._space.rvs(n_samples=1, random_state=self._rng)[0]
         return plain_point(self.names, values)
