@@ -1,11 +1,13 @@
 """Ablation-guided refinement against tuning every hyperparameter at once, at the same trial budget (issue: refine).
 
-Three tasks built from datasets that ship with scikit-learn (two classification, one regression), each with a
-deliberately untuned first pipeline. `refine()` gets R rounds of K trials; `tune()` gets R x K trials over the union
-of the same built-in spaces of every step. Both are judged on the same repeated folds of the development rows and on
-the same holdout rows, which neither saw. Each task is repeated over several seeds (the holdout split, the folds and
-both searches change with the seed); the table gives medians and how many seeds refinement matched or beat tuning
-all at once. Prints JSON and a markdown table; losses are reported as they are.
+Five tasks built from datasets that ship with scikit-learn (three classification, two regression), each with a
+deliberately untuned first pipeline: three with one or two tunable steps, two with three or four. `refine()` gets
+R rounds of K trials; `tune()` gets R x K trials over the union of the same built-in spaces of every step. Both are
+judged on the same repeated folds of the development rows and on the same holdout rows, which neither saw. Each task
+is repeated over several seeds (the holdout split, the folds and both searches change with the seed); the table
+gives medians, the median paired difference with a one-sided Wilcoxon test of "refinement is worse", and how many
+seeds refinement matched or beat tuning all at once. Writes results/refine_vs_tune.json and prints a markdown
+table; losses are reported as they are.
 """
 import argparse
 import json

@@ -113,8 +113,8 @@ def test_refine_runs_every_fit_on_the_kernels_cluster(ns):
         assert record.ablation.metrics["backend"] == "dask"
         units = [task for task in stream.data if task["key"].startswith("run_unit")]
         ablation_fits = record.ablation.metrics["fits"]
-        # the start and the candidate are scored on the 2 x 3 check folds there too, not in a local pool
-        assert len(units) == ablation_fits + 6 * (1 + bool(record.params))
+        # the start and the candidate are judged on the 3 x 3 judging folds there too, not in a local pool
+        assert len(units) == ablation_fits + 9 * (1 + bool(record.params))
         assert client.status == "running", "mlestar-nb closed the user's client"
     finally:
         client.close()
