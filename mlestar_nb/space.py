@@ -169,7 +169,7 @@ def point_from_json(dims, stored):
 
 
 def check_point(dims, point, what="start point"):
-    """A point the user gives (to evaluate first), checked against the space and made plain.
+    """A point given from outside (a start point, a known trial), checked against the space and made plain.
 
     Every name of the space must be present and inside its dimension; a value
     outside would be a trial the optimizer cannot place.
@@ -185,7 +185,7 @@ def check_point(dims, point, what="start point"):
                             if part)
         raise ConfigError(f"{what} {point!r} does not match the space ({problem}); give one value per name of "
                           f"the space: {', '.join(dims)}")
-    plain_point_ = {}
+    checked = {}
     for name, dim in dims.items():
         value = plain(point[name])
         if isinstance(dim, Categorical):
@@ -200,8 +200,8 @@ def check_point(dims, point, what="start point"):
                 raise ConfigError(f"{what}: {name}={value!r} is outside [{dim.low:g}, {dim.high:g}]; widen the "
                                   "range or change the point")
             value = int(value) if isinstance(dim, Integer) else float(value)
-        plain_point_[name] = value
-    return plain_point_
+        checked[name] = value
+    return checked
 
 
 def describe(dims):

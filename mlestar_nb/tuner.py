@@ -24,8 +24,8 @@ DEFAULT_JOURNAL_DIR = ".mlestar"
 
 
 def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrogate="GP", initial=None,
-         start=None, known=None, jobs=None, backend="loky", timeout=None, patience=None, target=None, seed=None, name=None,
-         resume=False, data=None, cv=5, scoring=None, trial_timeout=None, trial_memory=None, journal=True,
+         start=None, known=None, jobs=None, backend="loky", timeout=None, patience=None, target=None, seed=None,
+         name=None, resume=False, data=None, cv=5, scoring=None, trial_timeout=None, trial_memory=None, journal=True,
          journal_dir=DEFAULT_JOURNAL_DIR, progress=True, listeners=(), alert_thresholds=None, client=None,
          scheduler=None):
     """Search `space` for the parameters that give `objective(params)` its best score.

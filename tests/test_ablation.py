@@ -401,7 +401,7 @@ def test_help_documents_every_option(shell):
     doc = shell.find_line_magic("ablate").__doc__
     assert shell.find_cell_magic("ablate") is not None
     for option in ("PIPE", "--data", "--cv", "--scoring", "--repeats", "--params", "--features", "--minimize",
-                   "--seed", "--jobs", "--backend", "--out", "--quiet", "component("):
+                   "--seed", "--jobs", "--backend", "--scheduler", "--out", "--quiet", "component("):
         assert option in doc
 
 

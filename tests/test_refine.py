@@ -172,6 +172,14 @@ def test_bad_input_is_one_usage_error(refine_ns, line, words):
     assert refine_ns.user_ns.keys() == before.keys()
 
 
+def test_help_documents_every_option(refine_ns):
+    doc = refine_ns.find_line_magic("mlestar_refine").__doc__
+    for option in ("--data", "--cv", "--scoring", "--rounds", "--trials", "--spaces", "--candidates", "--ensemble",
+                   "--holdout", "--subsample", "--jobs", "--backend", "--scheduler", "--seed", "--quiet", "--out",
+                   "polish every step jointly in the last round"):
+        assert option in doc
+
+
 def test_default_spaces_cover_common_estimators():
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestRegressor
     from sklearn.linear_model import ElasticNet, LogisticRegression

@@ -155,7 +155,8 @@ def test_large_arrays_reach_workers_memory_mapped_and_unread_names_stay_home(ns)
 def test_help_documents_every_option(shell):
     doc = shell.find_cell_magic("mlestar_tune").__doc__
     for option in ("--space", "--trials", "--minimize", "--strategy", "--surrogate", "--initial", "--jobs",
-                   "--backend", "--scheduler", "--start", "--timeout", "--patience", "--target", "--seed", "--name", "--resume", "--out",
+                   "--backend", "--scheduler", "--start", "--timeout", "--patience", "--target", "--seed", "--name",
+                   "--resume", "--out",
                    "--apply", "--quiet", "--data", "--cv", "--scoring", "--objective"):
         assert option in doc
 

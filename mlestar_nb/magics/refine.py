@@ -34,7 +34,8 @@ class RefineMagics(Magics):
     @line_magic
     def mlestar_refine(self, line):
         """Refine a pipeline the MLE-STAR way: ablate it, tune its most impactful component, keep only
-        improvements (paired CV test), repeat, then ensemble; check the result on a holdout.
+        improvements (paired folds), repeat, polish every step jointly in the last round, then ensemble;
+        check the result on a holdout. Each search starts from the trials of the rounds before it.
 
         Returns a RefineResult (best_pipeline refit on all development rows, best_score, history, ensemble,
         holdout, plot()). The notebook's variables are left as they were, except --out.

@@ -31,7 +31,8 @@ class TuneMagics(Magics):
     @argument("--initial", type=int, metavar="N", help="random points before the surrogate takes over")
     @argument("--start", metavar="VAR", help="evaluate these parameters first: a variable holding a dict (or a "
               "list of dicts) with one value per name of the space, e.g. the settings you use today")
-    @argument("--jobs", type=int, metavar="N", help="parallel workers (default: all cores; with dask, every worker thread of the cluster)")
+    @argument("--jobs", type=int, metavar="N",
+              help="parallel workers (default: all cores; with dask, every worker thread of the cluster)")
     @argument("--backend", default="loky", choices=BACKENDS,
               help="loky worker processes (default), threads, sequential in the kernel, or dask (a Dask "
               "cluster; see --scheduler; needs pip install \"mlestar-nb[dask]\")")

@@ -109,7 +109,8 @@ class RefineResult:
             f"<td>{r.score_before:.5g}</td><td>{_score(r.score_after)}</td><td>{_p(r.p_value)}</td>"
             f"<td style='color:{'#2e7d32' if r.accepted else '#757575'}'>{'yes' if r.accepted else 'no'}</td></tr>"
             for r in self.history)
-        extra = "".join(f"<div>{html.escape(line.strip())}</div>" for line in self.summary_lines()[1 + len(self.history):])
+        extra = "".join(f"<div>{html.escape(line.strip())}</div>"
+                        for line in self.summary_lines()[1 + len(self.history):])
         return (f"<div class='mlestar-refine'><b>RefineResult</b>: CV {html.escape(self.scoring)} "
                 f"{self.initial_score:.5g} &rarr; <b>{self.best_score:.5g}</b>"
                 "<table><thead><tr><th>round</th><th>step</th><th>action</th><th>ablation</th><th>before</th>"
