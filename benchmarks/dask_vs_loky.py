@@ -14,7 +14,7 @@ import statistics
 import sys
 import time
 
-from utilization import calibrate, make_objective  # the same objective; also pins BLAS to one thread per process
+from utilization import calibrate, make_objective, search_options  # the same objective; also pins BLAS to one thread per process
 
 SPACE = {"x": (-5.0, 10.0), "y": (0.0, 15.0)}
 
@@ -37,13 +37,7 @@ def median(runs):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--trials", type=int, default=40)
-    parser.add_argument("--trial-seconds", type=float, default=0.3)
-    parser.add_argument("--strategy", default="bayes")
-    parser.add_argument("--repeats", type=int, default=3, help="report the median of this many searches each")
-    args = parser.parse_args(argv)
+    args = search_options(__doc__).parse_args(argv)
 
     rounds = calibrate(args.trial_seconds)
     import dask

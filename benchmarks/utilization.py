@@ -52,14 +52,19 @@ def make_objective(rounds):
     return objective
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
+def search_options(description):
+    """The options of a benchmark that runs searches of the calibrated objective (shared with dask_vs_loky.py)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--trial-seconds", type=float, default=0.3)
     parser.add_argument("--strategy", default="bayes")
     parser.add_argument("--repeats", type=int, default=3, help="report the median of this many searches")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    args = search_options(__doc__).parse_args(argv)
 
     import mlestar_nb
 

@@ -21,9 +21,6 @@ class PairedScores:
         self.scores = scores
         self.errors = errors
 
-    def failed(self, index):
-        return self.errors[index]
-
 
 def score_on_folds(estimators, X, y, folds, *, scoring=None, jobs=None, backend="loky", client=None, seed=0):
     """Fit and score every estimator on every (train, test) fold; KeyboardInterrupt if interrupted.

@@ -89,7 +89,7 @@ def walk_steps(est, path=""):
     else:
         return
     for name, step in members:
-        if _is_off(step):
+        if is_off(step):
             continue
         sub = f"{path}__{name}" if path else name
         yield sub, step, container
@@ -101,7 +101,7 @@ def _final_paths(pipe):
     from sklearn.pipeline import Pipeline
 
     paths, est, prefix = set(), pipe, ""
-    while isinstance(est, Pipeline) and est.steps and not _is_off(est.steps[-1][1]):
+    while isinstance(est, Pipeline) and est.steps and not is_off(est.steps[-1][1]):
         name, est = est.steps[-1]
         prefix = f"{prefix}__{name}" if prefix else name
         paths.add(prefix)
@@ -224,12 +224,12 @@ def _raw_input_column_transformers(est):
         yield est
     elif isinstance(est, Pipeline):
         for _, step in est.steps:
-            if not _is_off(step):
+            if not is_off(step):
                 yield from _raw_input_column_transformers(step)
                 return
     elif isinstance(est, FeatureUnion):
         for _, member in est.transformer_list:
-            if not _is_off(member):
+            if not is_off(member):
                 yield from _raw_input_column_transformers(member)
 
 
@@ -263,7 +263,8 @@ def _remap(spec, dropped, columns):
 
 
 # -- small helpers ----------------------------------------------------------------
-def _is_off(step):
+def is_off(step):
+    """A step switched off: None, 'passthrough' or 'drop' (never compares an estimator with a string)."""
     return step is None or (isinstance(step, str) and step in OFF)
 
 

@@ -6,9 +6,8 @@ built-in one (spaces.py). A step ranked harmful is tried without it instead.
 """
 import numpy as np
 
+from ..ablation.variants import is_off
 from .spaces import default_space
-
-OFF = ("passthrough", "drop", None)   # a step switched off
 
 
 def choose(study, pipe, spaces, refined, X):
@@ -58,6 +57,6 @@ def joint_space(pipe, spaces, X):
     """Every step's space at once, with the pipeline's own parameter names (the last round's polish)."""
     space = {}
     for name, estimator in pipe.steps:
-        if estimator not in OFF:
+        if not is_off(estimator):
             space.update({f"{name}__{k}": v for k, v in (space_for(name, estimator, spaces, X) or {}).items()})
     return space
