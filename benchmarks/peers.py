@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator
 
 # -- the space, translated for each tool -------------------------------------
 def _dims(space):
-    from mlestar_nb.space import parse_space
+    from mlestar_nb.search.space import parse_space
 
     return parse_space(space)
 

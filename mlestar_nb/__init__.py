@@ -13,9 +13,9 @@ __all__ = ["tune", "TuneResult", "Trial", "ablate", "AblationResult", "component
            "load_ipython_extension", "unload_ipython_extension"]
 
 _LAZY = {
-    "tune": ("tuner", "tune"),
-    "TuneResult": ("result", "TuneResult"),
-    "Trial": ("result", "Trial"),
+    "tune": ("search.tuner", "tune"),
+    "TuneResult": ("search.result", "TuneResult"),
+    "Trial": ("search.result", "Trial"),
     "ConfigError": ("errors", "ConfigError"),
     "ablate": ("ablation.api", "ablate"),
     "AblationResult": ("ablation.result", "AblationResult"),

@@ -333,7 +333,7 @@ def test_result_views_and_live_snapshots():
     X, y = load_iris(return_X_y=True)
     events = []
     result = mlestar_nb.ablate(make_pipeline(MinMaxScaler(), SVC()), X, y, cv=3, repeats=2, backend="sequential",
-                               progress=False, listeners=[lambda e, snap, unit: events.append((e, snap, unit))])
+                               progress=False, listeners=[lambda e, snap: events.append((e, snap, snap.get("unit")))])
     assert events[0][0] == "start" and events[-1][0] == "end"
     fits = [snap for e, snap, _ in events if e == "fit"]
     assert len(fits) == 3 * 6 and [s["done"] for s in fits] == list(range(1, 19))

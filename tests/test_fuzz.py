@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from IPython.core.error import UsageError
 
 from mlestar_nb.errors import ConfigError
-from mlestar_nb.space import parse_space
+from mlestar_nb.search.space import parse_space
 
 OPTION_WORDS = ["--space", "space", "--trials", "--jobs", "--strategy", "grid", "bayes", "--surrogate", "gp",
                 "--timeout", "--patience", "--target", "--seed", "--name", "--resume", "--data", "X", "y", "--cv",

@@ -5,7 +5,7 @@ import pytest
 
 import mlestar_nb
 from mlestar_nb.errors import ConfigError
-from mlestar_nb.journal import Journal
+from mlestar_nb.search.journal import Journal
 
 
 def objective(p):

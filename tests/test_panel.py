@@ -7,13 +7,14 @@ import time
 import pytest
 
 import mlestar_nb
-from mlestar_nb.alerts import AlertRules
-from mlestar_nb.engine import Search, StopRules
+from mlestar_nb.live.alerts import AlertRules
+from mlestar_nb.search.engine import Search, StopRules
 from mlestar_nb.executors import make_executor
-from mlestar_nb.space import parse_space
-from mlestar_nb.strategies import RandomSearch
-from mlestar_nb.trial import SearchPayload
-from mlestar_nb.views import WidgetPanel
+from mlestar_nb.search.space import parse_space
+from mlestar_nb.search.strategies import RandomSearch
+from mlestar_nb.search.trial import SearchPayload
+from mlestar_nb.live.views import PanelView
+from mlestar_nb.search.views import SearchModel
 
 
 def _panels():
@@ -50,12 +51,12 @@ def test_the_magic_shows_a_live_panel_that_ends_done(ns, capsys):
 
 
 def test_panel_final_states_by_colour_and_words(ns):
-    panel = WidgetPanel(display=False)
+    panel = PanelView(SearchModel(), display=False)
     mlestar_nb.tune(lambda p: p["x"], {"x": [1, 2, 3]}, trials=30, strategy="random", patience=3, seed=0,
                     backend="sequential", journal=False, progress=False, listeners=[panel])
     assert panel.bar.bar_style == "info" and "stopped early: patience" in panel.title.value
 
-    interrupted = WidgetPanel(display=False)
+    interrupted = PanelView(SearchModel(), display=False)
     timer = threading.Timer(1.5, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
     result = mlestar_nb.tune(lambda p: time.sleep(0.2) or p["x"], {"x": (0.0, 1.0)}, trials=500, jobs=2,
@@ -63,11 +64,11 @@ def test_panel_final_states_by_colour_and_words(ns):
     assert result.status == "interrupted"
     assert interrupted.bar.bar_style == "warning" and ">interrupted<" in interrupted.title.value
 
-    broken = WidgetPanel(display=False)
+    broken = PanelView(SearchModel(), display=False)
     with pytest.raises(mlestar_nb.ConfigError):
         mlestar_nb.tune(lambda p: __import__("sklearn.linear_model").linear_model.Ridge(), {"x": (0.0, 1.0)},
                         trials=3, backend="sequential", journal=False, progress=False, listeners=[broken])
-    assert broken.bar.bar_style == "danger" and ">error<" in broken.title.value
+    assert broken.bar.bar_style == "danger" and ">error: the cell returned an unfitted Ridge" in broken.title.value
 
 
 def test_text_view_and_quiet(ns, capsys):
@@ -219,7 +220,7 @@ def test_ablation_panel_fills_its_ranking_and_ends_done(ns):
                 "pipe = make_pipeline(StandardScaler(), KNeighborsClassifier())\n"
                 "study = mlestar_nb.ablate(pipe, X, y, cv=3, repeats=1, jobs=2, progress='widget')").raise_error()
     (panel,) = _new_widgets("mlestar-ablation-panel", before)
-    title, row, chart, meters = panel.children
+    title, row, chart, meters, alerts = panel.children
     bar = row.children[0]
     assert ">done<" in title.value and bar.bar_style == "success" and bar.value == bar.max == 9
     assert "kneighborsclassifier" in chart.value and "standardscaler" in chart.value
@@ -232,6 +233,6 @@ def test_refine_panel_shows_the_rounds(ns):
                 "refined = mlestar_nb.refine(pipe, X, y, cv=3, rounds=1, trials=4, jobs=2, ensemble='none', "
                 "progress='widget')").raise_error()
     (panel,) = _new_widgets("mlestar-refine-panel", before)
-    title, table, chart, meters = panel.children
-    assert "done" in title.value and table.value.count("<tr><td>") == 1
+    title, row, table, chart, meters, alerts = panel.children
+    assert ">done<" in title.value and row.children[0].bar_style == "success" and table.value.count("<tr><td>") == 1
     assert "logisticregression" in table.value and "logisticregression" in chart.value

@@ -2,7 +2,7 @@ import pytest
 from skopt.space import Categorical, Integer, Real
 
 from mlestar_nb.errors import ConfigError
-from mlestar_nb.space import grid_size, parse_space, point_from_json, point_to_json, space_to_json
+from mlestar_nb.search.space import grid_size, parse_space, point_from_json, point_to_json, space_to_json
 
 BRIEF_SPACE = {
     "learning_rate": (0.001, 0.3, "log-uniform"),

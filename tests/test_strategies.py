@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from mlestar_nb.space import parse_space
-from mlestar_nb.strategies import BayesSearch, GridSearch, RandomSearch, make_strategy
+from mlestar_nb.search.space import parse_space
+from mlestar_nb.search.strategies import BayesSearch, GridSearch, RandomSearch, make_strategy
 from mlestar_nb.errors import ConfigError
 
 SPACE = {"x": (-5.0, 10.0), "n": (1, 4), "kind": ["a", "b"]}

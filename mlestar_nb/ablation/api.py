@@ -11,7 +11,7 @@ from ..errors import ConfigError, expected
 from ..executors import make_executor
 from ..validate import positive_int, workers
 from .result import AblationResult
-from .runner import Study, _most_common
+from .study import Study, _most_common
 from .variants import block_variants, pipeline_variants
 from .work import AblationPayload
 
@@ -80,7 +80,7 @@ def ablate(target, X=None, y=None, *, cv=5, scoring=None, repeats=3, params=Fals
         units = [(v, r, k) for v in range(len(variants)) for r in range(repeats) for k in range(len(folds[r]))]
     views = list(listeners)
     if progress:
-        from .progress import make_ablation_view
+        from .views import make_ablation_view
         views.append(make_ablation_view(progress))
     study = Study(payload=payload, units=units, executor=executor, maximize=not minimize,
                   test_train_ratio=ratio, listeners=views).run()

@@ -6,7 +6,7 @@ no-op; hence names must be string literals.
 """
 import ast
 
-from ..cell import CELL_FILENAME, CellObjective
+from ..search.cell import CELL_FILENAME, CellObjective
 from ..components import component
 from ..errors import ConfigError
 

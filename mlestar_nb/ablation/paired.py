@@ -9,7 +9,7 @@ candidate, not a crash of the run.
 """
 from ..executors import make_executor
 from ..validate import workers
-from .runner import Study
+from .study import Study
 from .variants import Variant
 from .work import AblationPayload
 

@@ -6,7 +6,9 @@ pretty text (IPython) and HTML with a bar per component (Jupyter).
 import html
 from dataclasses import asdict, dataclass, field
 
-from .stats import ALPHA, ci_half_width
+from .. import format as fmt
+from ..results import Result, new_axes, notes_html
+from .stats import ci_half_width
 
 LABEL_COLOURS = {"high": "#c62828", "medium": "#ef6c00", "low": "#f9a825", "none": "#9e9e9e",
                  "harmful": "#1565c0", "n/a": "#bdbdbd", "failed": "#000000"}
@@ -39,8 +41,8 @@ def sort_ranking(rows):
     return sorted(rows, key=lambda r: (r.delta is None, -(r.delta if r.delta is not None else 0.0)))
 
 
-@dataclass
-class AblationResult:
+@dataclass(repr=False)
+class AblationResult(Result):
     form: str                       # pipeline | cell
     scoring: str
     direction: str                  # maximize | minimize (the cell form's own score may be a loss)
@@ -57,6 +59,8 @@ class AblationResult:
     metrics: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
 
+    css_class = "mlestar-ablation"
+
     @property
     def most_impactful(self):
         """The component whose removal costs most, among those labelled high, medium or low; None if none is."""
@@ -71,24 +75,13 @@ class AblationResult:
                 return row
         raise KeyError(f"no component {component!r}; the components are {[r.component for r in self.ranking]}")
 
-    def to_frame(self):
-        """One row per component, in ranking order (needs pandas)."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError("to_frame() needs pandas: pip install pandas") from None
-        rows = [{k: v for k, v in r.to_dict().items() if k != "warnings"} for r in self.ranking]
-        if not rows:
-            return pd.DataFrame()
-        return pd.DataFrame(rows).set_index("component")
+    def _frame(self):
+        return [{k: v for k, v in r.to_dict().items() if k != "warnings"} for r in self.ranking], "component"
 
     def plot(self, ax=None):
         """Horizontal bars of delta with 95 % confidence intervals, most impactful on top; returns the Axes."""
-        import matplotlib.pyplot as plt
-
         rows = [r for r in self.ranking if r.delta is not None]
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6.5, 0.45 * max(3, len(rows)) + 1.2))
+        ax = new_axes(ax, (6.5, 0.45 * max(3, len(rows)) + 1.2))
         ys = list(range(len(rows)))[::-1]
         errors = [ci_half_width(r.se, r.n_pairs) for r in rows]
         ax.barh(ys, [r.delta for r in rows], xerr=errors, capsize=3,
@@ -125,13 +118,7 @@ class AblationResult:
         lines.extend(f"  note: {n}" for n in self.notes)
         return lines
 
-    def __repr__(self):
-        return "\n".join(self.summary_lines())
-
-    def _repr_pretty_(self, p, cycle):
-        p.text("AblationResult(...)" if cycle else repr(self))
-
-    def _repr_html_(self):
+    def _html(self):
         top = max([abs(r.delta) for r in self.ranking if r.delta is not None] + [1e-12])
         rows = "".join(_html_row(r, top) for r in self.ranking)
         m = self.metrics
@@ -139,14 +126,14 @@ class AblationResult:
         if m:
             facts += [f"{m.get('fits', 0)} fits", f"wall {m.get('wall_s', 0):.1f} s",
                       f"{m.get('workers', '?')} {html.escape(str(m.get('backend', '')))} workers"]
-        notes = "".join(f"<div><i>note: {html.escape(n)}</i></div>" for n in self.notes)
         best = html.escape(self.most_impactful or "none (no component shows an effect)")
-        return (f"<div class='mlestar-ablation'><b>AblationResult ({self.form})</b> {html.escape(self.status)}: "
+        return (f"<b>AblationResult ({self.form})</b> {html.escape(self.status)}: "
                 f"baseline {html.escape(self.scoring)} <b>{_fmt(self.baseline)}</b> "
                 f"(sd {_fmt(self.baseline_spread)}), most impactful: <b>{best}</b>"
                 f"<div style='color:#666'>{' · '.join(facts)}</div>"
                 "<table><thead><tr><th>component</th><th>kind</th><th>without</th><th>delta</th><th></th>"
-                f"<th>se</th><th>p</th><th>label</th></tr></thead><tbody>{rows}</tbody></table>{notes}</div>")
+                f"<th>se</th><th>p</th><th>label</th></tr></thead><tbody>{rows}</tbody></table>"
+                + notes_html(self.notes))
 
 
 def _html_row(r, top):
@@ -161,15 +148,12 @@ def _html_row(r, top):
 
 
 def _fmt(value):
-    return "" if value is None else f"{value:.4g}"
+    return "" if value is None else fmt.score(value, 4)
 
 
 def _signed(value):
-    return "" if value is None else f"{value:+.4g}"
+    return "" if value is None else fmt.signed(value)
 
 
 def _p(value):
-    if value is None:
-        return ""
-    return "<1e-4" if value < 1e-4 else f"{value:.3g}" + ("*" if value < ALPHA else "")
-
+    return "" if value is None else fmt.p_value(value)

@@ -6,18 +6,12 @@ fit included: it is data about that variant, not a crash of the study.
 """
 import collections
 import os
-import random
-import socket
 import threading
-import time
-import traceback
-import warnings
 from dataclasses import dataclass, field
 
 from ..components import ablating
 from ..executors.shipping import resolve
-from ..cell import CELL_FILENAME
-from ..trial import _as_score, _distinct_warnings, _is_estimator
+from ..runs.envelope import UsageProblem, as_score, is_estimator, run_enveloped, seed_for, seeded
 
 
 @dataclass
@@ -33,10 +27,6 @@ class AblationPayload:
     token: str = field(default_factory=lambda: os.urandom(8).hex())
 
 
-class UnitUsageError(Exception):
-    """The cell's value cannot be scored with the options given: the whole study stops."""
-
-
 _cache = collections.OrderedDict()   # (token, what, variant) -> value; small, per process
 _cache_lock = threading.Lock()
 CACHE_SIZE = 4
@@ -45,25 +35,17 @@ CACHE_SIZE = 4
 def run_unit(handle, variant, repeat, fold):
     """Fit and score one variant on one fold of one repeat (fold None: run the cell once for this repeat)."""
     payload = resolve(handle)
-    out = {"variant": variant, "repeat": repeat, "fold": fold, "scores": None, "error": None,
-           "usage_error": None, "worker": f"{socket.gethostname()}/{os.getpid()}", "start": time.time()}
-    clock = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            if payload.blocks is None:
-                out["scores"] = [_fit_pipeline(payload, variant, repeat, fold)]
-            elif fold is None:
-                out["scores"] = _score_cell(payload, variant, repeat)
-            else:
-                out["scores"] = [_fit_cell_estimator(payload, variant, repeat, fold)]
-        except UnitUsageError as err:
-            out["usage_error"] = str(err)
-        except Exception as err:
-            out["error"] = _one_line(err)
-    out["warnings"] = _distinct_warnings(caught)
-    out["duration"] = time.perf_counter() - clock
-    return out
+
+    def work():
+        if payload.blocks is None:
+            return [_fit_pipeline(payload, variant, repeat, fold)]
+        if fold is None:
+            return _score_cell(payload, variant, repeat)
+        return [_fit_cell_estimator(payload, variant, repeat, fold)]
+
+    outcome = run_enveloped(work)
+    outcome.update(variant=variant, repeat=repeat, fold=fold, scores=outcome.pop("value"))
+    return outcome
 
 
 # -- the line form -------------------------------------------------------------
@@ -91,7 +73,7 @@ def _fit_and_score(estimator, X, y, split, payload, seed_key):
     with _seeded(payload, *seed_key):
         estimator.fit(_safe_indexing(X, train), _safe_indexing(y, train))
         scorer = check_scoring(estimator, scoring=payload.scoring)
-        return _as_score(scorer(estimator, _safe_indexing(X, test), _safe_indexing(y, test)))
+        return as_score(scorer(estimator, _safe_indexing(X, test), _safe_indexing(y, test)))
 
 
 # -- the cell form -------------------------------------------------------------
@@ -107,19 +89,19 @@ def _run_blocks(payload, v):
 def _score_cell(payload, v, r):
     with _seeded(payload, r):
         value, _ = _run_blocks(payload, v)
-    if _is_estimator(value):
-        raise UnitUsageError(f"the cell ended with an unfitted {type(value).__name__} but no data to score it "
+    if is_estimator(value):
+        raise UsageProblem(f"the cell ended with an unfitted {type(value).__name__} but no data to score it "
                              "on; add --data X y (and --cv K, --scoring S), or end the cell with a score")
     if isinstance(value, dict):
         if "score" not in value:
             raise ValueError(f"the cell returned a dict without 'score' (keys: {sorted(value)})")
         value = value["score"]
     if isinstance(value, (list, tuple)) or getattr(value, "ndim", 0) == 1:
-        scores = [_as_score(s) for s in value]
+        scores = [as_score(s) for s in value]
         if not scores:
             raise ValueError("the cell returned an empty list of scores")
         return scores
-    return [_as_score(value)]
+    return [as_score(value)]
 
 
 def _fit_cell_estimator(payload, v, r, k):
@@ -131,8 +113,8 @@ def _fit_cell_estimator(payload, v, r, k):
             return _run_blocks(payload, v)
 
     value, data = _cached(payload, "cell", v, build)
-    if not _is_estimator(value):
-        raise UnitUsageError(f"with --data the cell must end with an unfitted estimator to cross-validate, but "
+    if not is_estimator(value):
+        raise UsageProblem(f"with --data the cell must end with an unfitted estimator to cross-validate, but "
                              f"it ended with {type(value).__name__}; drop --data to use that value as the score")
     X, y = data if data is not None else (payload.X, payload.y)
     if _num_samples(X) != _num_samples(payload.y) or _num_samples(y) != _num_samples(payload.y):
@@ -142,17 +124,6 @@ def _fit_cell_estimator(payload, v, r, k):
 
 
 # -- helpers ---------------------------------------------------------------------
-def _one_line(err):
-    """The exception's type and first line (scikit-learn puts the cause first), and the cell line it came from."""
-    message = str(err).strip().splitlines()
-    text = type(err).__name__ + (f": {message[0]}" if message else "")
-    cell_lines = [frame.lineno for frame in traceback.extract_tb(err.__traceback__)
-                  if frame.filename == CELL_FILENAME]
-    if cell_lines:
-        text += f" (cell line {cell_lines[-1]})"
-    return text
-
-
 def _cached(payload, what, v, build):
     key = (payload.token, what, v)
     with _cache_lock:
@@ -167,34 +138,14 @@ def _cached(payload, what, v, build):
     return value
 
 
-class _seeded:
+def _seeded(payload, *key):
     """Seed `random` and `numpy.random` alike for every variant of the same (repeat, fold).
 
     Common random numbers: an estimator left with random_state=None draws the
     same numbers in the baseline and in each variant, so their difference is
-    the component's, not the generator's. The previous state is put back.
+    the component's, not the generator's.
     """
-
-    def __init__(self, payload, *key):
-        self.enabled = payload.seed_globals
-        self.seed = (payload.seed * 1_000_003 + sum(k * 1009 ** (i + 1) for i, k in enumerate(key))) % (2 ** 32)
-
-    def __enter__(self):
-        if self.enabled:
-            import numpy as np
-
-            self._saved = (random.getstate(), np.random.get_state())
-            random.seed(self.seed)
-            np.random.seed(self.seed)
-        return self
-
-    def __exit__(self, *exc):
-        if self.enabled:
-            import numpy as np
-
-            random.setstate(self._saved[0])
-            np.random.set_state(self._saved[1])
-        return False
+    return seeded(seed_for(payload.seed, *key) if payload.seed_globals else None)
 
 
-__all__ = ["AblationPayload", "UnitUsageError", "run_unit"]
+__all__ = ["AblationPayload", "run_unit"]

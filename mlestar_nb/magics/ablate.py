@@ -1,12 +1,10 @@
 """%ablate (a pipeline) and %%ablate (a cell's component blocks): parse, check once, call `ablate()`."""
-import ast
-
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..errors import ConfigError
-from ..executors import BACKENDS
-from .common import extract_inline_dict, parse_line, resolve_names, usage_errors
+from .common import (check_identifiers, data_options, dict_option, extract_inline_dict, parse_line, prepare_cell,
+                     resolve_names, result_options, run_options, store, usage_errors)
 
 
 @magics_class
@@ -14,11 +12,6 @@ class AblateMagics(Magics):
     @magic_arguments()
     @argument("pipeline", nargs="?", metavar="PIPE", help="line form: the name of a scikit-learn Pipeline variable "
               "(nested Pipelines, ColumnTransformers and FeatureUnions included)")
-    @argument("--data", nargs=2, metavar=("X", "y"), help="the data to cross-validate on: required for a pipeline; "
-              "in the cell form, when the cell ends with an unfitted estimator (X and y are read after the cell "
-              "ran, so the cell may transform them)")
-    @argument("--cv", type=int, default=5, metavar="K", help="folds per repeat (5)")
-    @argument("--scoring", metavar="S", help="scikit-learn scorer name, e.g. roc_auc (default: the estimator's)")
     @argument("--repeats", type=int, default=3, metavar="N",
               help="repeat the cross-validation N times with a new shuffle (3); the cell form reruns the cell")
     @argument("--params", action="store_true",
@@ -27,15 +20,9 @@ class AblateMagics(Magics):
               "group -> columns (a variable's name, or written inline, e.g. {'noise': [5, 6, 7]})")
     @argument("--minimize", action="store_true",
               help="cell form: the cell's number is a loss (lower is better)")
-    @argument("--seed", type=int, default=0, metavar="N", help="seed of the shuffles (repeat r uses N + r) (0)")
-    @argument("--jobs", type=int, metavar="N", help="parallel workers (default: all cores)")
-    @argument("--backend", default="loky", choices=BACKENDS,
-              help="loky worker processes (default), threads, sequential in the kernel, or dask (see --scheduler)")
-    @argument("--scheduler", metavar="ADDRESS", help="with --backend dask: the scheduler to fit on, e.g. "
-              "tcp://10.0.0.5:8786. Default: the kernel's active distributed.Client, else a LocalCluster on "
-              "127.0.0.1 for this study")
-    @argument("--out", metavar="VAR", help="also store the result in variable VAR")
-    @argument("--quiet", action="store_true", help="show nothing until the final result")
+    @data_options
+    @run_options
+    @result_options
     @line_cell_magic
     def ablate(self, line, cell=None):
         """Rank the components of a pipeline, or the blocks of a cell, by what removing each one costs.
@@ -73,14 +60,14 @@ class AblateMagics(Magics):
         from ..ablation.api import ablate
 
         user_ns = self.shell.user_ns
-        if args.out is not None and not args.out.isidentifier():
-            raise ConfigError(f"--out {args.out!r} is not a valid variable name")
+        check_identifiers(out=args.out)
         data = (None, None) if args.data is None else tuple(resolve_names(user_ns, args.data, "--data"))
-        options = dict(cv=args.cv, scoring=args.scoring, repeats=args.repeats, seed=args.seed, jobs=args.jobs,
+        options = dict(cv=args.cv, scoring=args.scoring, repeats=args.repeats, seed=args.seed or 0, jobs=args.jobs,
                        backend=args.backend, scheduler=args.scheduler, progress=not args.quiet)
         if cell is None:
             target = self._pipeline(args)
-            features = self._features(args.features, inline_features)
+            features = dict_option(user_ns, "--features", args.features, inline_features, "group -> columns",
+                                   "{'noise': [5, 6, 7]}")
             result = ablate(target, *data, params=args.params, features=features, minimize=args.minimize,
                             **options)
         else:
@@ -93,9 +80,7 @@ class AblateMagics(Magics):
                                   "in a cell, wrap each optional block in `if component('name'):`")
             blocks, names = self._cell(cell, args.data)
             result = ablate(blocks, *data, components=names, minimize=args.minimize, **options)
-        if args.out:
-            user_ns[args.out] = result
-        return result
+        return store(user_ns, args.out, result)
 
     def _pipeline(self, args):
         from sklearn.pipeline import Pipeline
@@ -116,32 +101,11 @@ class AblateMagics(Magics):
             raise ConfigError(f"missing --data: a pipeline is cross-validated, e.g. %ablate {name} --data X y")
         return value
 
-    def _features(self, spec, inline):
-        if inline is not None:
-            try:
-                return ast.literal_eval(inline)
-            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-                raise ConfigError(f"the inline --features {inline} is not a literal dict of group -> columns; "
-                                  "define it in a variable and pass --features NAME") from None
-        if spec is None:
-            return None
-        if not spec.isidentifier():
-            raise ConfigError(f"--features {spec!r} is neither a variable name nor an inline dict {{...}}")
-        if spec not in self.shell.user_ns:
-            raise ConfigError(f"--features names '{spec}', which is not defined; define the dict of "
-                              "group -> columns in an earlier cell")
-        return self.shell.user_ns[spec]
-
     def _cell(self, cell, data_names):
         from ..ablation.blocks import CellBlocks, find_components
-        from ..cell import analyse_cell, check_cell
-        from .tune import _keep_line_numbers
+        from ..search.cell import check_cell
 
-        source = _keep_line_numbers(cell, self.shell.transform_cell(cell))
-        if "get_ipython()" in source and "get_ipython()" not in cell:
-            raise ConfigError("the cell uses IPython syntax (% magics or ! commands), which workers cannot run; "
-                              "move it to another cell")
-        analysis = analyse_cell(source, provided=("component",))
+        source, analysis = prepare_cell(self.shell, cell, provided=("component",))
         names = find_components(source)
         if not analysis.has_result:
             raise ConfigError("the cell does not end with an expression, so it has no score; end it with the "

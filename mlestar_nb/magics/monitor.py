@@ -30,21 +30,21 @@ class MonitorMagics(Magics):
             return self._monitor(args)
 
     def _monitor(self, args):
-        from ..monitor import BackgroundMonitor, ResourceMonitor
-        from ..views import _in_notebook_kernel, resources_line
+        from ..live.monitor import BackgroundMonitor, ResourceMonitor
+        from ..live.views import in_notebook_kernel, resources_line
 
         stop_running()
         if args.stop:
             return None
         if not args.interval > 0:
             raise ConfigError(f"--interval must be a positive number of seconds, got {args.interval}")
-        if args.view == "text" or (args.view == "auto" and not _in_notebook_kernel()):
+        if args.view == "text" or (args.view == "auto" and not in_notebook_kernel()):
             print(resources_line(ResourceMonitor().sample(force=True)))
             return None
         import ipywidgets as widgets
         from IPython.display import display
 
-        from ..views import meters_html
+        from ..live.views import meters_html
 
         meters = widgets.HTML(meters_html(ResourceMonitor().sample(force=True)))
         meters.add_class("mlestar-monitor")

@@ -3,17 +3,14 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..errors import ConfigError
-from ..executors import BACKENDS
-from .common import parse_line, resolve_names, usage_errors
+from .common import (check_identifiers, data_options, parse_line, resolve_names, result_options, run_options, store,
+                     usage_errors)
 
 
 @magics_class
 class RefineMagics(Magics):
     @magic_arguments()
     @argument("pipe", nargs="?", help="the scikit-learn Pipeline to refine (optional with --candidates)")
-    @argument("--data", nargs=2, metavar=("X", "y"), required=True, help="the variables holding features and target")
-    @argument("--cv", type=int, default=5, metavar="K", help="folds for every comparison (5)")
-    @argument("--scoring", metavar="S", help="scikit-learn scorer name (default: accuracy or r2)")
     @argument("--rounds", type=int, default=4, metavar="T", help="outer rounds: ablate, refine, judge (4)")
     @argument("--trials", type=int, default=20, metavar="K", help="tuning trials per round (20)")
     @argument("--spaces", metavar="VAR", help="dict of step name -> search space, over the built-in defaults")
@@ -23,14 +20,9 @@ class RefineMagics(Magics):
     @argument("--holdout", type=float, default=0.2, metavar="F",
               help="share of rows set aside, never seen by ablation or search, scored at the end (0.2)")
     @argument("--subsample", type=int, metavar="N", help="run the rounds on N rows; refit the final pipeline on all")
-    @argument("--jobs", type=int, metavar="N", help="parallel workers (default: all cores)")
-    @argument("--backend", default="loky", choices=BACKENDS,
-              help="where every fit runs: loky worker processes (default), threads, sequential, or dask")
-    @argument("--scheduler", metavar="ADDRESS", help="with --backend dask: the scheduler, e.g. tcp://10.0.0.5:8786. "
-              "Default: the kernel's active distributed.Client, else one LocalCluster on 127.0.0.1 for the run")
-    @argument("--seed", type=int, default=0, metavar="N", help="seed for splits and searches (0)")
-    @argument("--quiet", action="store_true", help="show nothing until the result")
-    @argument("--out", metavar="VAR", help="also store the result in variable VAR")
+    @data_options
+    @run_options
+    @result_options
     @line_magic
     def mlestar_refine(self, line):
         """Refine a pipeline the MLE-STAR way: ablate it, tune its most impactful component, keep only
@@ -52,18 +44,18 @@ class RefineMagics(Magics):
         from ..refinement import refine
 
         user_ns = self.shell.user_ns
+        check_identifiers(out=args.out)
+        if args.data is None:
+            raise ConfigError("missing --data: name the features and the target, e.g. %mlestar_refine pipe "
+                              "--data X y")
         X, y = resolve_names(user_ns, args.data, "--data")
         pipe = resolve_names(user_ns, [args.pipe], "the pipeline argument")[0] if args.pipe else None
         spaces = resolve_names(user_ns, [args.spaces], "--spaces")[0] if args.spaces else None
         candidates = resolve_names(user_ns, [args.candidates], "--candidates")[0] if args.candidates else None
-        if args.out is not None and not args.out.isidentifier():
-            raise ConfigError(f"--out {args.out!r} is not a valid variable name")
         inputs = list(user_ns.get("In", []))
         result = refine(pipe, X, y, cv=args.cv, scoring=args.scoring, rounds=args.rounds, trials=args.trials,
                         spaces=spaces, candidates=candidates, ensemble=args.ensemble, holdout=args.holdout,
                         subsample=args.subsample, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
-                        seed=args.seed,
+                        seed=args.seed or 0,
                         progress=not args.quiet, history_inputs=inputs, x_name=args.data[0])
-        if args.out:
-            user_ns[args.out] = result
-        return result
+        return store(user_ns, args.out, result)

@@ -18,6 +18,8 @@ import time
 import numpy as np
 
 from ..errors import ConfigError, expected
+from ..runs.dispatch import Events
+from ..runs.interrupts import InterruptGuard
 from ..validate import positive_int, workers
 from .choice import choose, final_step_space, joint_space
 from .ensemble import ENSEMBLES, make_ensemble
@@ -63,10 +65,14 @@ def refine(pipe, X, y, *, cv=5, scoring=None, rounds=4, trials=20, spaces=None, 
     starts = starting_points(pipe, candidates)
     X, y = arrays(X, y)
     classification = is_classifier(starts[0][1])
-    with _cluster(backend, jobs, client, scheduler) as client:
+    views = list(listeners)
+    if progress:
+        from .views import make_refine_view
+        views.append(make_refine_view(progress))
+    with InterruptGuard() as guard, _cluster(backend, jobs, client, scheduler) as client:
         run = _Refinement(X, y, cv=cv, scoring=scoring, spaces=spaces, holdout=holdout, subsample=subsample,
                           jobs=jobs, backend=backend, client=client, seed=seed, classification=classification,
-                          view=_Views(listeners, progress))
+                          listeners=views, guard=guard)
         return run.run(starts, rounds, trials, ensemble, history_inputs, x_name, candidates is not None)
 
 
@@ -74,10 +80,14 @@ class _Refinement:
     """One run of the loop: the data split once, the folds drawn once, every fit on one backend."""
 
     def __init__(self, X, y, *, cv, scoring, spaces, holdout, subsample, jobs, backend, client, seed,
-                 classification, view):
+                 classification, listeners, guard):
         self.cv, self.scoring, self.spaces, self.seed = cv, scoring, spaces, seed
         self.jobs, self.backend, self.client = jobs, backend, client
-        self.classification, self.view = classification, view
+        self.classification, self.guard = classification, guard
+        self.events = Events(listeners, self.snapshot)
+        self.state = {"status": "running", "error": None, "round": None, "phase": None, "step": None,
+                      "trials": None, "ranking": [], "initial_score": None, "best_score": None}
+        self._clock = time.perf_counter()
         self.X_dev, self.y_dev, self.X_hold, self.y_hold = split_holdout(X, y, holdout, classification, seed)
         self.X, self.y = subsample_rows(self.X_dev, self.y_dev, subsample, classification, seed)
         self.subsample = subsample
@@ -98,22 +108,44 @@ class _Refinement:
         return score_on_folds(list(estimators), self.X, self.y, self.judge_folds, scoring=self.scoring,
                               seed=self.seed, **self._options())
 
+    def snapshot(self):
+        """The plain-dict state views draw (docs/design.md, "Live views")."""
+        return {"kind": "refine", **self.state, "history": self._table(),
+                "elapsed_s": time.perf_counter() - self._clock}
+
+    def emit(self, event, **changes):
+        self.state.update(changes)
+        self.events.publish(event)
+
     def run(self, starts, rounds, trials, ensemble, history_inputs, x_name, from_candidates):
+        try:
+            result = self._run(starts, rounds, trials, ensemble, history_inputs, x_name, from_candidates)
+        except BaseException as err:
+            self.emit("end", status="error", error=str(err) or type(err).__name__)
+            raise
+        self.emit("end", status=result.status, best_score=result.best_score, holdout=result.holdout,
+                  ensemble=result.ensemble, warnings=result.warnings)
+        return result
+
+    def _run(self, starts, rounds, trials, ensemble, history_inputs, x_name, from_candidates):
         from sklearn.base import clone
 
         clock = time.time()
         warnings_ = leakage_warnings(self.X, self.y, self.classification, history_inputs, x_name)
-        self.view.emit("start", {"rounds": rounds, "rows": len(self.y),
-                                 "holdout_rows": 0 if self.y_hold is None else len(self.y_hold)})
-        scored = self._score_starts(starts)
+        self.emit("start", rounds=rounds, rows=len(self.y), holdout_rows=0 if self.y_hold is None else len(self.y_hold))
+        try:
+            scored = self._score_starts(starts)
+        except KeyboardInterrupt:
+            return self._interrupted_at_start(starts, rounds, warnings_, clock)
         name, current, current_scores = max(scored, key=lambda item: np.mean(item[2]))
         initial_score = float(np.mean(current_scores))
+        self.emit("scored", initial_score=initial_score, best_score=initial_score)
         solutions = [(name, current, current_scores)]
         try:
             for number in range(1, rounds + 1):
+                self.guard.check()
                 polish = number == rounds and number > 1
-                self.view.emit("round", {"round": number, "phase": "polish" if polish else "ablation",
-                                         "history": self._table()})
+                self.emit("round", round=number, phase="polish" if polish else "ablation", step=None)
                 unspent = number * trials - self._trials_spent()
                 if polish:
                     record = self._polish(number, current, current_scores, unspent)
@@ -125,32 +157,47 @@ class _Refinement:
                 if record.accepted:
                     current, current_scores = record.candidate, record.candidate_scores
                     solutions.append((f"round{number}", current, current_scores))
-                self.view.emit("round_done", {"round": number, "history": self._table()})
+                self.emit("round_done", best_score=float(np.mean(current_scores)))
+            self.guard.check()
         except KeyboardInterrupt:
             self.interrupted = self.interrupted or f"round {len(self.history) + 1}"
 
         best, best_scores, ensemble_info = current, current_scores, None
         if ensemble != "none" and not self.interrupted:
             try:
+                self.emit("ensemble", phase="ensemble", step=None)
                 ensemble_info, best, best_scores = self._ensemble(ensemble, solutions, current, current_scores)
             except KeyboardInterrupt:
                 self.interrupted = "the ensemble"
+        self.emit("refit", phase="refit on all development rows", step=None)
         final = clone(best).fit(self.X_dev, self.y_dev)
         holdout_info = self._holdout(final, best_scores)
+        if self.guard.requested and not self.interrupted:
+            self.interrupted = "the final refit (every round had finished)"
         for record in self.history:
             record.__dict__.pop("candidate", None)
             record.__dict__.pop("candidate_scores", None)
-        result = RefineResult(
+        return RefineResult(
             best_pipeline=final, best_score=float(np.mean(best_scores)), initial_score=initial_score,
-            history=self.history, scoring=self.scoring or ("accuracy" if self.classification else "r2"),
+            history=self.history, scoring=self._scoring_name(),
             ensemble=ensemble_info, holdout=holdout_info,
             candidates=[(n, float(np.mean(s))) for n, _, s in scored] if from_candidates else [],
             warnings=warnings_, notes=self._notes(rounds), status="interrupted" if self.interrupted else "completed",
             metrics={"wall_s": time.time() - clock, "rounds": len(self.history), "rows_searched": int(len(self.y)),
                      "trials": self._trials_spent()})
-        self.view.emit("end", {"history": self._table(), "best_score": result.best_score, "status": result.status,
-                               "holdout": holdout_info, "ensemble": ensemble_info, "warnings": warnings_})
-        return result
+
+    def _scoring_name(self):
+        return self.scoring or ("accuracy" if self.classification else "r2")
+
+    def _interrupted_at_start(self, starts, rounds, warnings_, clock):
+        """Ctrl-C before the starting pipeline was scored: nothing was learned, and nothing is fitted."""
+        self.interrupted = "scoring the starting pipeline"
+        return RefineResult(
+            best_pipeline=starts[0][1], best_score=None, initial_score=None, history=[],
+            scoring=self._scoring_name(), warnings=warnings_,
+            notes=self._notes(rounds) + ["best_pipeline is the starting pipeline, not fitted"],
+            status="interrupted", metrics={"wall_s": time.time() - clock, "rounds": 0,
+                                           "rows_searched": int(len(self.y)), "trials": 0})
 
     def _score_starts(self, starts):
         paired = self.scores(*(est for _, est in starts))
@@ -173,8 +220,7 @@ class _Refinement:
                        seed=self.seed + number, progress=False, **self._options())
         if study.status == "interrupted":
             raise KeyboardInterrupt
-        self.view.emit("ablation", {"round": number, "ranking": [r.to_dict() for r in study.ranking],
-                                    "history": self._table()})
+        self.emit("ablation", ranking=[r.to_dict() for r in study.ranking])
         choice = choose(study, current, self.spaces, self.refined, self.X)
         if choice is None and self.refined:
             self.refined.clear()      # every component had its round: a new pass, most impactful first again
@@ -237,9 +283,9 @@ class _Refinement:
         """Search `space` (the pipeline's own parameter names) from what earlier trials and settings know."""
         from sklearn.base import clone
 
-        from .. import tune
+        from ..search.tuner import tune
 
-        self.view.emit("tune", {"round": number, "step": label, "trials": trials, "history": self._table()})
+        self.emit("tune", phase="polish" if self.state["phase"] == "polish" else "tuning", step=label, trials=trials)
         known = self.memory.known(current, space)
         start = current_values(current, space)
         result = tune(lambda p, base=current: clone(base).set_params(**p), space, trials=trials,
@@ -376,15 +422,3 @@ def _one_sided_p(candidate, current, ratio):
     if p_two is None:
         return None
     return p_two / 2 if mean > 0 else 1 - p_two / 2
-
-
-class _Views:
-    def __init__(self, listeners, progress):
-        self.listeners = list(listeners)
-        if progress:
-            from .views import make_refine_view
-            self.listeners.append(make_refine_view(progress))
-
-    def emit(self, event, snapshot):
-        for listener in self.listeners:
-            listener(event, snapshot)

@@ -9,7 +9,7 @@ round's joint polish starts from all of them.
 import numbers
 
 from ..errors import ConfigError
-from ..space import check_point, parse_space
+from ..search.space import check_point, parse_space
 
 
 class TrialMemory:

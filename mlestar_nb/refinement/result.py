@@ -2,6 +2,9 @@
 import html
 from dataclasses import dataclass, field
 
+from .. import format as fmt
+from ..results import Result, new_axes, table_html
+
 
 @dataclass
 class RoundRecord:
@@ -25,8 +28,8 @@ class RoundRecord:
                                               "score_before", "score_after", "accepted", "p_value", "params")}
 
 
-@dataclass
-class RefineResult:
+@dataclass(repr=False)
+class RefineResult(Result):
     best_pipeline: object            # refit on all development rows
     best_score: float                # mean CV score of the best solution (single or ensemble)
     initial_score: float
@@ -40,24 +43,18 @@ class RefineResult:
     metrics: dict = field(default_factory=dict)
     status: str = "completed"        # or "interrupted" (Ctrl-C): the finished rounds are kept
 
+    css_class = "mlestar-refine"
+
     @property
     def accepted_rounds(self):
         return [r for r in self.history if r.accepted]
 
-    def to_frame(self):
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError("to_frame() needs pandas: pip install pandas") from None
-        return pd.DataFrame([r.to_dict() for r in self.history]).set_index("round") if self.history \
-            else pd.DataFrame()
+    def _frame(self):
+        return [r.to_dict() for r in self.history], "round"
 
     def plot(self, ax=None):
         """The CV score after each round (accepted changes step it up) and the initial score."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 3.2))
+        ax = new_axes(ax, (6, 3.2))
         scores, current = [self.initial_score], self.initial_score
         for r in self.history:
             current = r.score_after if r.accepted else current
@@ -76,50 +73,43 @@ class RefineResult:
         ax.legend(fontsize="small")
         return ax
 
+    def _headline(self):
+        return (f"CV {self.scoring} {fmt.score(self.initial_score)} -> {fmt.score(self.best_score)} after "
+                f"{len(self.history)} round(s), {len(self.accepted_rounds)} accepted"
+                + ("" if self.status == "completed" else f" ({self.status})"))
+
     def summary_lines(self):
-        lines = [f"RefineResult: CV {self.scoring} {self.initial_score:.5g} -> {self.best_score:.5g} "
-                 f"after {len(self.history)} round(s), {len(self.accepted_rounds)} accepted"]
+        lines = [f"RefineResult: {self._headline()}"]
         for r in self.history:
             mark = "accepted" if r.accepted else ("interrupted, not judged" if r.score_after is None
                                                   else "kept the old")
             lines.append(f"  round {r.round}: {r.action} {r.step} ({r.component}, {r.label}): "
-                         f"{r.score_before:.5g} -> {_score(r.score_after)}, p={_p(r.p_value)}, {mark}")
+                         f"{fmt.score(r.score_before)} -> {fmt.score(r.score_after)}, p={fmt.p_value(r.p_value)}, "
+                         f"{mark}")
+        lines.extend("  " + line for line in self._detail_lines())
+        return lines
+
+    def _detail_lines(self):
+        lines = []
         if self.ensemble:
             e = self.ensemble
             verdict = "kept" if e.get("kept") else "not kept (no better than the best single solution)"
             if e.get("score") is not None:
-                lines.append(f"  {e['kind']} ensemble of {e['members']} solutions: {e['score']:.5g}, {verdict}")
+                lines.append(f"{e['kind']} ensemble of {e['members']} solutions: {fmt.score(e['score'])}, {verdict}")
         if self.holdout:
             h = self.holdout
             flag = f" - GAP {h['gap']:.1%} over 3 %: the search may overfit its folds" if h["flagged"] else ""
-            lines.append(f"  holdout {h['score']:.5g} vs CV {h['cv_score']:.5g}{flag}")
-        lines.extend(f"  warning: {w}" for w in self.warnings)
-        lines.extend(f"  note: {n}" for n in self.notes)
+            lines.append(f"holdout {fmt.score(h['score'])} vs CV {fmt.score(h['cv_score'])}{flag}")
+        lines.extend(f"warning: {w}" for w in self.warnings)
+        lines.extend(f"note: {n}" for n in self.notes)
         return lines
 
-    def __repr__(self):
-        return "\n".join(self.summary_lines())
-
-    def _repr_pretty_(self, p, cycle):
-        p.text("RefineResult(...)" if cycle else repr(self))
-
-    def _repr_html_(self):
-        rows = "".join(
-            f"<tr><td>{r.round}</td><td>{html.escape(r.step)}</td><td>{r.action}</td><td>{r.label}</td>"
-            f"<td>{r.score_before:.5g}</td><td>{_score(r.score_after)}</td><td>{_p(r.p_value)}</td>"
-            f"<td style='color:{'#2e7d32' if r.accepted else '#757575'}'>{'yes' if r.accepted else 'no'}</td></tr>"
-            for r in self.history)
-        extra = "".join(f"<div>{html.escape(line.strip())}</div>"
-                        for line in self.summary_lines()[1 + len(self.history):])
-        return (f"<div class='mlestar-refine'><b>RefineResult</b>: CV {html.escape(self.scoring)} "
-                f"{self.initial_score:.5g} &rarr; <b>{self.best_score:.5g}</b>"
-                "<table><thead><tr><th>round</th><th>step</th><th>action</th><th>ablation</th><th>before</th>"
-                f"<th>after</th><th>p</th><th>accepted</th></tr></thead><tbody>{rows}</tbody></table>{extra}</div>")
-
-
-def _score(value):
-    return "n/a" if value is None else f"{value:.5g}"
-
-
-def _p(value):
-    return "n/a" if value is None else f"{value:.3g}"
+    def _html(self):
+        rows = [[str(r.round), html.escape(r.step), r.action, r.label, fmt.score(r.score_before),
+                 fmt.score(r.score_after), fmt.p_value(r.p_value),
+                 f"<span style='color:{'#2e7d32' if r.accepted else '#757575'}'>{'yes' if r.accepted else 'no'}</span>"]
+                for r in self.history]
+        extra = "".join(f"<div>{html.escape(line)}</div>" for line in self._detail_lines())
+        return (f"<b>RefineResult</b>: {html.escape(self._headline())}"
+                + table_html(["round", "step", "action", "ablation", "before", "after", "p", "accepted"], rows)
+                + extra)

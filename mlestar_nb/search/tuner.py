@@ -10,11 +10,11 @@ import numbers
 import os
 
 from .engine import Search, StopRules
-from .errors import ConfigError, expected
-from .executors import make_executor
+from ..errors import ConfigError, expected
+from ..executors import make_executor
 from .journal import Journal, journal_path, known_journals
-from .limits import parse_memory
-from .validate import positive_int, positive_seconds, workers
+from ..runs.limits import parse_memory
+from ..validate import positive_int, positive_seconds, workers
 from .result import Trial, TuneResult
 from .space import check_point, parse_space, point_from_json, space_to_json
 from .strategies import STRATEGIES, SURROGATES, make_strategy
@@ -82,7 +82,7 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     maximize = not minimize
     name = name or _default_name(objective, dims)
     strat = make_strategy(strategy, dims, budget=trials, seed=seed, surrogate=surrogate, n_initial=initial)
-    from .alerts import AlertRules
+    from ..live.alerts import AlertRules
     try:
         alert_rules = AlertRules(**(alert_thresholds or {}))
     except TypeError as err:
@@ -101,11 +101,12 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
         strat.enqueue(point for point in start if point not in done)  # a resumed run does not redo them
 
         payload = SearchPayload(objective=objective, data=tuple(data) if data is not None else None,
-                                cv=cv, scoring=scoring, maximize=maximize)
+                                cv=cv, scoring=scoring, maximize=maximize, seed=seed,
+                                seed_globals=backend != "threads")
         views = list(listeners)
         if progress:
-            from .views import make_view
-            views.append(make_view(progress))
+            from .views import make_search_view
+            views.append(make_search_view(progress))
         search = Search(payload=payload, strategy=strat, executor=executor,
                         rules=StopRules(trials, timeout, patience, target, maximize, trial_timeout, trial_memory),
                         journal=journal_obj, previous=previous, listeners=views, prune=data is not None,
@@ -129,7 +130,7 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
         trials=search.trials, status=search.status, stop_reason=search.stop_reason,
         metrics={**search.metrics(len(previous)), "known_trials": len(known)},
         journal_path=journal_obj.path if journal_obj else None,
-        notes=notes, alerts=list(alert_rules.alerts),
+        notes=notes, alerts=list(alert_rules.alerts), error=search.error,
     )
 
 

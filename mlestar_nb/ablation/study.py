@@ -1,18 +1,18 @@
-"""Fan an ablation out over the executor and rank the variants as they finish.
+"""Fan an ablation out over the workers and rank the variants as they finish.
 
 Every (variant, repeat, fold) unit is one task; the shared payload travels
 once, tasks carry three indices. Units go out variant by variant, baseline
 first, with a small window in flight (two per worker), so a free worker
 always finds its next unit queued and the ranking fills in variant by variant.
-Listeners get ``(event, snapshot, unit)`` with a plain-dict snapshot, as the
-search loop's listeners do.
+Running the tasks, lost workers and Ctrl-C are the dispatcher's
+(`runs.dispatch`), as for a search; listeners get ``(event, snapshot)``.
 """
 import collections
 import statistics
 import time
 
 from ..errors import ConfigError
-from ..executors import WorkerLost
+from ..runs.dispatch import Dispatcher, Events
 from .result import ComponentImpact, sort_ranking
 from .stats import corrected_t_test, effect_size, label, spread_of, tolerance_for
 from .work import run_unit
@@ -28,7 +28,8 @@ class Study:
         self.executor = executor
         self.maximize = maximize
         self.test_train_ratio = test_train_ratio
-        self.listeners = list(listeners)
+        self.events = Events(listeners, self.snapshot)
+        self.dispatcher = Dispatcher(executor, payload)
         count = len(self.variants)
         self.scores = [dict() for _ in range(count)]      # variant -> {(repeat, fold): score}
         self.errors = [[] for _ in range(count)]
@@ -36,71 +37,51 @@ class Study:
         self.remaining = collections.Counter(unit[0] for unit in self.units)
         self.durations = []
         self.status = "running"
+        self.error = None
         self.done = 0
-        self.startup_s = self.wall_s = 0.0
-        self._running = {}
-        self._generation = 0
+        self.wall_s = 0.0
         self._rows = {}
         self._loop_start = None
 
+    @property
+    def startup_s(self):
+        return self.dispatcher.startup_s
+
     # -- the loop -------------------------------------------------------------
     def run(self):
-        clock = time.perf_counter()
-        self.executor.start()
-        handle = self.executor.share(self.payload)
         try:
-            self.executor.preload(handle)
-            self.startup_s = time.perf_counter() - clock
-            self._loop_start = time.perf_counter()
-            self._publish("start")
-            self._loop(handle)
+            with self.dispatcher as dispatcher:
+                self._loop_start = time.perf_counter()
+                self.events.publish("start")
+                try:
+                    self._loop(dispatcher)
+                finally:
+                    self.wall_s = time.perf_counter() - self._loop_start
             self.status = "completed"
-            self.executor.shutdown()
         except KeyboardInterrupt:
             self.status = "interrupted"
-            self.executor.shutdown(kill=True)
-        except BaseException:
-            self.status = "error"
-            self.executor.shutdown(kill=True)
+        except BaseException as err:
+            self.status, self.error = "error", str(err)
             raise
         finally:
-            self.wall_s = time.perf_counter() - (self._loop_start or clock)
-            self.executor.unshare(handle)
-            self._publish("end")
+            self.events.publish("end")
         return self
 
-    def _loop(self, handle):
+    def _loop(self, dispatcher):
         pending = collections.deque(self.units)
-        alone = collections.deque()     # units whose worker died beside others: rerun one at a time
-        attempts = collections.Counter()
-        window = 2 * self.executor.n_workers
-        while pending or alone or self._running:
-            if alone:
-                if not self._running:
-                    self._submit(handle, alone.popleft(), attempts, True)
-            else:
-                while pending and len(self._running) < window:
-                    self._submit(handle, pending.popleft(), attempts, False)
-            for future in self.executor.wait(list(self._running), timeout=0.25):
-                unit, generation, was_alone = self._running.pop(future)
-                try:
-                    outcome = self.executor.outcome(future)
-                except WorkerLost as err:
-                    if generation == self._generation:
-                        self._generation += 1
-                        self.executor.recover()
-                    if not (was_alone or (not err.shared and attempts[unit] >= 2)):
-                        (alone if err.shared else pending).appendleft(unit)
-                        continue
-                    outcome = {"variant": unit[0], "repeat": unit[1], "fold": unit[2], "scores": None,
-                               "error": f"worker_lost: {err}", "usage_error": None, "warnings": [],
-                               "duration": None}
-                self._record(outcome)
-
-    def _submit(self, handle, unit, attempts, alone):
-        attempts[unit] += 1
-        future = self.executor.submit(run_unit, handle, *unit)
-        self._running[future] = (unit, self._generation, alone)
+        window = 2 * dispatcher.n_workers
+        while pending or dispatcher.active:
+            dispatcher.check()
+            while pending and dispatcher.has_room(window):
+                unit = pending.popleft()
+                dispatcher.submit(unit, run_unit, *unit)
+            for done in dispatcher.wait(0.25):
+                if done.lost is not None:
+                    v, r, k = done.key
+                    self._record({"variant": v, "repeat": r, "fold": k, "scores": None,
+                                  "error": f"worker_lost: {done.lost}", "warnings": [], "duration": None})
+                else:
+                    self._record(done.outcome)
 
     def _record(self, outcome):
         if outcome.get("usage_error"):
@@ -121,7 +102,8 @@ class Study:
             self.durations.append(outcome["duration"])
         self.remaining[v] -= 1
         self.done += 1
-        self._publish("fit", outcome)
+        self.events.publish("fit", unit={key: outcome.get(key) for key in ("variant", "repeat", "fold", "scores",
+                                                                             "error", "duration")})
 
     # -- statistics -----------------------------------------------------------
     def cell_folds(self):
@@ -192,20 +174,19 @@ class Study:
         base = list(self.scores[0].values())
         finished = sum(1 for v in range(1, len(self.variants)) if self.remaining[v] == 0)
         return {
-            "status": self.status, "done": self.done, "total": len(self.units), "running": len(self._running),
+            "kind": "ablation", "status": self.status, "error": self.error, "done": self.done,
+            "total": len(self.units), "running": len(self.dispatcher.running_keys()),
             "failed": sum(len(e) for e in self.errors), "workers": self.executor.n_workers,
-            "elapsed_s": 0.0 if self._loop_start is None else time.perf_counter() - self._loop_start,
+            "elapsed_s": self._elapsed(),
             "baseline": statistics.fmean(base) if base else None,
             "variants_done": finished if self.remaining[0] == 0 else 0, "variants_total": len(self.variants) - 1,
             "ranking": [row.to_dict() for row in self.rows(finished_only=True)],
         }
 
-    def _publish(self, event, unit=None):
-        if not self.listeners:
-            return
-        snap = self.snapshot()
-        for listener in self.listeners:
-            listener(event, snap, unit)
+    def _elapsed(self):
+        if self._loop_start is None:
+            return 0.0
+        return self.wall_s or time.perf_counter() - self._loop_start
 
     def metrics(self):
         workers = self.executor.n_workers

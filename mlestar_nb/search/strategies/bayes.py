@@ -14,7 +14,7 @@ from skopt.learning import GradientBoostingQuantileRegressor
 from skopt.utils import cook_estimator
 from skopt.learning.gaussian_process.kernels import Sum, WhiteKernel
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 from ..space import plain_point, to_skopt
 from .base import Strategy
 

@@ -10,7 +10,7 @@ import fcntl
 import json
 import os
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 FORMAT = 1
 

@@ -1,5 +1,5 @@
 """Search strategies behind one ask/tell interface (see `base.Strategy`)."""
-from ..errors import ConfigError
+from ...errors import ConfigError
 from ..space import grid_size
 from .base import Strategy
 from .bayes import SURROGATES, BayesSearch

@@ -12,9 +12,8 @@ import builtins
 import symtable
 from dataclasses import dataclass
 
-from .errors import ConfigError
-
-CELL_FILENAME = "<mlestar-cell>"
+from ..errors import ConfigError
+from ..runs.envelope import CELL_FILENAME
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 
 from scipy import stats
 
-from .limits import format_bytes
+from ..runs.limits import format_bytes
 
 
 @dataclass
@@ -96,6 +96,20 @@ class AlertRules:
                        f"only {sample['memory_available_fraction']:.0%} of the machine's memory is available: "
                        "lower --jobs, or --trial-memory to stop trials that grow too much")
 
+    def on_tick(self, window_start, now, *, workers, finished, running_since, waited_s, proposal_ms, trial_ms):
+        """Idle worker capacity over the window (window_start, now]: `finished` is ``[(start, end)]`` of recent
+        trials, `running_since` the start times of running ones, `waited_s` how long the loop waited for
+        proposals in the window."""
+        span = now - window_start
+        if span <= 0:
+            return
+        busy = sum(_overlap(start, end, window_start, now) for start, end in finished)
+        busy += sum(_overlap(start, now, window_start, now) for start in running_since)
+        capacity = workers * span
+        idle = max(0.0, capacity - busy)
+        self.on_idle(now, idle, capacity, proposal_ms, trial_ms,
+                     waiting_for_proposals=waited_s > 0.25 * max(1e-9, idle))
+
     def on_idle(self, now, idle_worker_s, capacity_worker_s, proposal_ms, trial_ms, waiting_for_proposals):
         self._idle.append((now, idle_worker_s, capacity_worker_s))
         self._idle = [entry for entry in self._idle if now - entry[0] <= self.idle_window_s]
@@ -155,3 +169,9 @@ class AlertRules:
                        f"trials are getting slower: the median went from {first:.2g} s to {last:.2g} s over "
                        f"{len(times)} trials; the search may be moving to costlier settings, or workers are "
                        "accumulating state", trial=trial.number)
+
+
+def _overlap(start, end, window_start, window_end):
+    if start is None or end is None:
+        return 0.0
+    return max(0.0, min(end, window_end) - max(start, window_start))

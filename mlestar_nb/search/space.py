@@ -13,7 +13,7 @@ import numbers
 
 from skopt.space import Categorical, Dimension, Integer, Real, Space
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 PRIORS = {"uniform", "log-uniform"}
 

@@ -5,7 +5,7 @@ random order, so that a partial grid still covers the space evenly.
 """
 import random
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 from ..space import grid_points, grid_size
 from .base import Strategy
 

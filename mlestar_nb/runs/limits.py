@@ -18,7 +18,7 @@ import time
 
 import psutil
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 POLL_S = 0.02
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "KB": 1 << 10, "M": 1 << 20, "MB": 1 << 20, "G": 1 << 30, "GB": 1 << 30,

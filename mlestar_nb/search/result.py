@@ -4,9 +4,12 @@ Values are plain Python types. Each result renders as text (terminal, `repr`),
 as pretty text (IPython) and as HTML (Jupyter).
 """
 import html
+import math
 import statistics
 from dataclasses import asdict, dataclass, field
 
+from .. import format as fmt
+from ..results import Result, new_axes, notes_html, table_html
 from .space import describe, point_to_json
 
 FINISHED_STATES = ("complete", "failed", "pruned", "timeout")
@@ -26,15 +29,27 @@ class Trial:
     metrics: dict = field(default_factory=dict)
     intermediate: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    output: str = None      # the last lines the trial printed (stdout and stderr)
 
     def to_record(self):
+        """The trial as JSON can hold it: non-finite metrics (nan, inf) as the strings "nan", "inf", "-inf"."""
         record = asdict(self)
         record["params"] = point_to_json(self.params)
+        record["metrics"] = {k: _finite_or_text(v) for k, v in self.metrics.items()}
         return record
 
 
-@dataclass
-class TuneResult:
+def _finite_or_text(value):
+    return str(value) if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def metric_from_record(value):
+    """Undo `Trial.to_record` for one metric."""
+    return float(value) if value in ("nan", "inf", "-inf") else value
+
+
+@dataclass(repr=False)
+class TuneResult(Result):
     name: str
     direction: str                 # "maximize" or "minimize"
     strategy: str
@@ -46,6 +61,7 @@ class TuneResult:
     journal_path: str = None
     notes: list = field(default_factory=list)
     alerts: list = field(default_factory=list)     # alerts.Alert
+    error: str = None              # what stopped a search with status "error"
 
     @property
     def maximize(self):
@@ -83,12 +99,7 @@ class TuneResult:
             out.append(best)
         return out
 
-    def to_frame(self):
-        """One row per trial, parameters as columns (needs pandas)."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError("to_frame() needs pandas: pip install pandas") from None
+    def _frame(self):
         rows = []
         for t in self.trials:
             row = {"number": t.number, "value": t.value, "state": t.state}
@@ -96,14 +107,11 @@ class TuneResult:
             row.update(duration=t.duration, start=t.start, end=t.end, worker=t.worker, error=t.error)
             row.update({f"metric_{k}": v for k, v in t.metrics.items()})
             rows.append(row)
-        return pd.DataFrame(rows).set_index("number") if rows else pd.DataFrame()
+        return rows, "number"
 
     def plot_convergence(self, ax=None):
         """Every trial's score and the best-so-far line; returns the matplotlib Axes."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 3.5))
+        ax = new_axes(ax, (6, 3.5))
         ordered = sorted(self.trials, key=lambda t: t.end or 0)
         xs = list(range(1, len(ordered) + 1))
         for state, style in (("complete", dict(color="tab:blue", alpha=0.6)),
@@ -120,6 +128,8 @@ class TuneResult:
         ax.legend(loc="best", fontsize="small")
         return ax
 
+    plot = plot_convergence
+
     def _counts(self):
         counts = {}
         for t in self.trials:
@@ -128,7 +138,9 @@ class TuneResult:
 
     def _status_line(self):
         line = self.status
-        if self.stop_reason and self.stop_reason != "budget":
+        if self.error:
+            line += f" ({self.error})"
+        elif self.stop_reason and self.stop_reason != "budget":
             line += f" ({self.stop_reason})"
         return line
 
@@ -139,7 +151,7 @@ class TuneResult:
                  f"({', '.join(parts) or 'none finished'}), strategy {self.strategy}, {self.direction}"]
         if self.best_trial is not None:
             lines.append(f"  best score {self.best_score:.6g} (trial {self.best_trial.number})")
-            lines.append("  best params " + ", ".join(f"{k}={_short(v)}" for k, v in self.best_params.items()))
+            lines.append("  best params " + fmt.params(self.best_params))
         else:
             lines.append("  no trial completed")
         m = self.metrics
@@ -160,22 +172,12 @@ class TuneResult:
         lines.extend(f"  note: {n}" for n in self.notes)
         return lines
 
-    def __repr__(self):
-        return "\n".join(self.summary_lines())
-
-    def _repr_pretty_(self, p, cycle):
-        p.text("TuneResult(...)" if cycle else repr(self))
-
-    def _repr_html_(self):
+    def _html(self):
         colour = {"completed": "#2e7d32", "stopped": "#1565c0", "interrupted": "#ef6c00", "error": "#c62828"}
         head = (f"<b>TuneResult '{html.escape(self.name)}'</b> "
                 f"<span style='color:{colour.get(self.status, '#444')}'>{html.escape(self._status_line())}</span>")
-        rows = "".join(
-            f"<tr><td>{t.number}</td><td>{_fmt(t.value)}</td><td>{t.state}</td>"
-            f"<td>{html.escape(', '.join(f'{k}={_short(v)}' for k, v in t.params.items()))}</td>"
-            f"<td>{_fmt(t.duration)}</td></tr>"
-            for t in self.top_trials(5)
-        )
+        rows = [[str(t.number), fmt.score(t.value, 4), t.state, html.escape(fmt.params(t.params)),
+                 fmt.score(t.duration, 3)] for t in self.top_trials(5)]
         m = self.metrics
         facts = [f"{len(self.trials)} trials", f"strategy {self.strategy}", self.direction]
         if m:
@@ -186,13 +188,9 @@ class TuneResult:
         if self.best_trial is not None:
             best = (f"<div>best score <b>{self.best_score:.6g}</b> with "
                     f"<code>{html.escape(repr(self.best_params))}</code></div>")
-        notes = "".join(f"<div style='color:#b26a00'>&#9888; {html.escape(a.kind)}: {html.escape(a.message)}</div>"
-                        for a in self.alerts)
-        notes += "".join(f"<div><i>note: {html.escape(n)}</i></div>" for n in self.notes)
-        return (f"<div class='mlestar-result'>{head}<div>{' · '.join(facts)}</div>{best}"
-                f"<div style='color:#666'>space: {space}</div>"
-                "<table><thead><tr><th>trial</th><th>score</th><th>state</th><th>params</th><th>seconds</th>"
-                f"</tr></thead><tbody>{rows}</tbody></table>{notes}</div>")
+        return (f"{head}<div>{' · '.join(facts)}</div>{best}<div style='color:#666'>space: {space}</div>"
+                + table_html(["trial", "score", "state", "params", "seconds"], rows)
+                + notes_html(self.notes, self.alerts))
 
     def top_trials(self, n=5):
         done = self.completed_trials
@@ -204,13 +202,3 @@ def summarize_durations(trials):
     if not durations:
         return {"trial_s_mean": 0.0, "trial_s_median": 0.0}
     return {"trial_s_mean": statistics.fmean(durations), "trial_s_median": statistics.median(durations)}
-
-
-def _short(value):
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return repr(value)
-
-
-def _fmt(value):
-    return "" if value is None else f"{value:.4g}"

@@ -1,0 +1,1 @@
+"""The hyperparameter search: `tune()`, its engine, strategies, journal and `TuneResult`."""

@@ -1,0 +1,103 @@
+"""What a worker does with one trial: call the objective, turn its value into a score.
+
+The value may be a number, a dict with "score" and further metrics, or an
+unfitted scikit-learn estimator, which is cross-validated here fold by fold so
+that a hopeless trial can be pruned early (median rule, as Optuna's
+MedianPruner). The trial runs inside the worker-side envelope
+(`runs.envelope`) that ablation units share; every outcome comes back as a
+plain dict.
+"""
+from dataclasses import dataclass
+
+from ..executors.shipping import resolve
+from ..runs.envelope import UsageProblem, as_score, is_estimator, run_enveloped, seed_for
+
+PRUNE_MIN_TRIALS = 5
+
+
+@dataclass
+class SearchPayload:
+    """Everything a worker needs for a whole search, shipped once."""
+
+    objective: object
+    data: tuple = None          # (X, y) for estimator objectives
+    cv: object = 5
+    scoring: object = None
+    maximize: bool = True
+    seed: int = None            # with a seed, each trial seeds random and numpy.random from it and its number
+    seed_globals: bool = True   # False on the threads backend, where the kernel's generators are shared
+
+
+def run_trial(shared, number, params, prune_table, limits=None):
+    """Run one trial in a worker and describe its outcome as a plain dict.
+
+    `limits` is ``(timeout seconds or None, memory bytes or None)``.
+    """
+    payload = resolve(shared)
+    seed = seed_for(payload.seed, number) if payload.seed is not None and payload.seed_globals else None
+    outcome = run_enveloped(lambda: _score(payload.objective(dict(params)), payload, prune_table),
+                            limits=limits, seed=seed)
+    state, score, metrics, folds = outcome.pop("value") or (None, None, {}, [])
+    if outcome["usage_error"] is not None:
+        state, outcome["error"] = "usage_error", outcome["usage_error"]
+    elif outcome["stopped"] is not None:
+        state = "timeout" if outcome["stopped"] == "timeout" else "failed"
+    elif outcome["error"] is not None:
+        state = "failed"
+    outcome.update(number=number, state=state, value=score, metrics=metrics, intermediate=folds)
+    return outcome
+
+
+def _score(value, payload, prune_table):
+    if is_estimator(value):
+        return _cross_validate(value, payload, prune_table)
+    metrics = {}
+    if isinstance(value, dict):
+        if "score" not in value:
+            raise ValueError(f"the objective returned a dict without 'score' (keys: {sorted(value)})")
+        metrics = {str(k): plain_metric(v) for k, v in value.items() if k != "score"}
+        value = value["score"]
+    return "complete", as_score(value), metrics, []
+
+
+def plain_metric(value):
+    """A metric as a plain Python value: numbers stay numbers (nan and inf included), anything else its repr."""
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        value = value.item()
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    return repr(value)
+
+
+def _cross_validate(estimator, payload, prune_table):
+    from sklearn.base import is_classifier
+    from sklearn.model_selection import check_cv, cross_validate
+
+    if payload.data is None:
+        raise UsageProblem(
+            f"the cell returned an unfitted {type(estimator).__name__} but no data to score it on; "
+            "add --data X y (and --cv K, --scoring S), or end the cell with a score"
+        )
+    X, y = payload.data
+    splits = check_cv(payload.cv, y, classifier=is_classifier(estimator)).split(X, y)
+    folds = []
+    for fold, (train, test) in enumerate(splits):
+        result = cross_validate(estimator, X, y, cv=[(train, test)], scoring=payload.scoring,
+                                error_score="raise")
+        folds.append(as_score(result["test_score"][0]))
+        running = sum(folds) / len(folds)
+        if _should_prune(running, fold, prune_table, payload.maximize):
+            return "pruned", running, {}, folds
+    return "complete", sum(folds) / len(folds), {}, folds
+
+
+def _should_prune(running, fold, prune_table, maximize):
+    """Median rule: worse than the median of finished trials' running means at this fold."""
+    if not prune_table or fold >= len(prune_table):
+        return False
+    others = sorted(prune_table[fold])
+    if len(others) < PRUNE_MIN_TRIALS:
+        return False
+    middle = len(others) // 2
+    median = others[middle] if len(others) % 2 else (others[middle - 1] + others[middle]) / 2
+    return running < median if maximize else running > median
