@@ -9,6 +9,8 @@ import statistics
 
 from ..errors import ConfigError, expected
 from ..executors import make_executor
+from ..executors.shipping import check_shippable
+from ..runs.interrupts import returns_on_interrupt
 from ..validate import positive_int, workers
 from .result import AblationResult
 from .study import Study, _most_common
@@ -16,6 +18,7 @@ from .variants import block_variants, pipeline_variants
 from .work import AblationPayload
 
 
+@returns_on_interrupt
 def ablate(target, X=None, y=None, *, cv=5, scoring=None, repeats=3, params=False, features=None,
            components=None, minimize=False, seed=0, jobs=None, backend="loky", client=None, scheduler=None,
            progress=True, listeners=()):
@@ -82,6 +85,8 @@ def ablate(target, X=None, y=None, *, cv=5, scoring=None, repeats=3, params=Fals
     if progress:
         from .views import make_ablation_view
         views.append(make_ablation_view(progress))
+    if executor.pickles:
+        check_shippable(payload, getattr(blocks, "namespace", None), "the pipeline" if is_pipeline else "the cell")
     study = Study(payload=payload, units=units, executor=executor, maximize=not minimize,
                   test_train_ratio=ratio, listeners=views).run()
     return _result(study, is_pipeline, folds, repeats, scoring, minimize)

@@ -29,6 +29,7 @@ class LokyExecutor(Executor):
 
     name = "loky"
     can_restart = True
+    pickles = True
     _warm = {}
     _warm_lock = threading.Lock()
 

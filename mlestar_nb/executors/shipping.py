@@ -15,6 +15,8 @@ import tempfile
 import cloudpickle
 import numpy as np
 
+from ..errors import ConfigError
+
 MMAP_MIN_BYTES = 1 << 20
 
 _loaded = {"path": None, "value": None}
@@ -90,3 +92,53 @@ def dump_shared(value):
     with open(path, "wb") as fh:
         fh.write(buffer.getbuffer())
     return SharedFile(path), folder
+
+
+class _Discard(io.RawIOBase):
+    def writable(self):
+        return True
+
+    def write(self, data):
+        return len(data)
+
+
+class _ProbingPickler(cloudpickle.Pickler):
+    """Pickles to nowhere and skips large arrays (they are memory-mapped, never pickled): a cheap dry run."""
+
+    def reducer_override(self, obj):
+        if type(obj) is np.ndarray and not obj.dtype.hasobject and obj.nbytes >= MMAP_MIN_BYTES:
+            return np.zeros, (0,)
+        return super().reducer_override(obj)
+
+
+def _pickling_error(value):
+    try:
+        _ProbingPickler(_Discard(), protocol=5).dump(value)
+    except Exception as err:  # pickle raises TypeError, PicklingError, AttributeError, ... depending on the object
+        return err
+    return None
+
+
+def check_shippable(value, variables=None, what="the objective"):
+    """Refuse, in one line and before anything starts, a value worker processes cannot receive.
+
+    `variables` are the notebook variables the value carries (a cell's), tried one by one so that the
+    message names the one to change.
+    """
+    err = _pickling_error(value)
+    if err is None:
+        return
+    for name, item in (variables or {}).items():
+        item_err = _pickling_error(item)
+        if item_err is not None:
+            raise ConfigError(
+                f"variable '{name}' (a {type(item).__name__}) cannot be sent to the worker processes "
+                f"({_first_line(item_err)}); create it inside the cell, pass the data it holds instead, or run "
+                "with --backend threads") from None
+    raise ConfigError(f"{what} cannot be sent to the worker processes ({_first_line(err)}); build what it uses "
+                      "inside it, or run with backend='threads'") from None
+
+
+def _first_line(err):
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import ConfigError, expected
 from ..runs.dispatch import Events
-from ..runs.interrupts import InterruptGuard
+from ..runs.interrupts import InterruptGuard, returns_on_interrupt
 from ..validate import positive_int, workers
 from .choice import choose, final_step_space, joint_space
 from .ensemble import ENSEMBLES, make_ensemble
@@ -33,6 +33,7 @@ GAP_LIMIT = 0.03          # relative CV-holdout gap that flags overfitting of th
 ENSEMBLE_MEMBERS = 2      # the best distinct solutions combined (MLE-STAR's L = 2)
 
 
+@returns_on_interrupt
 def refine(pipe, X, y, *, cv=5, scoring=None, rounds=4, trials=20, spaces=None, candidates=None, ensemble="vote",
            holdout=0.2, subsample=None, jobs=None, backend="loky", client=None, scheduler=None, seed=0,
            progress=True, listeners=(), history_inputs=(), x_name=None):

@@ -67,6 +67,10 @@ class TuneResult(Result):
     def maximize(self):
         return self.direction == "maximize"
 
+    def interrupted_late(self):
+        super().interrupted_late()
+        self.stop_reason = "interrupt"
+
     @property
     def completed_trials(self):
         return [t for t in self.trials if t.state == "complete"]

@@ -9,9 +9,11 @@ import math
 import numbers
 import os
 
+from ..runs.interrupts import returns_on_interrupt
 from .engine import Search, StopRules
 from ..errors import ConfigError, expected
 from ..executors import make_executor
+from ..executors.shipping import check_shippable
 from .journal import Journal, journal_path, known_journals
 from ..runs.limits import parse_memory
 from ..validate import positive_int, positive_seconds, workers
@@ -23,6 +25,7 @@ from .trial import SearchPayload
 DEFAULT_JOURNAL_DIR = ".mlestar"
 
 
+@returns_on_interrupt
 def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrogate="GP", initial=None,
          start=None, known=None, jobs=None, backend="loky", timeout=None, patience=None, target=None, seed=None,
          name=None, resume=False, data=None, cv=5, scoring=None, trial_timeout=None, trial_memory=None, journal=True,
@@ -89,35 +92,34 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
         raise ConfigError(f"alert_thresholds: {err}; see the attributes of mlestar_nb.alerts.AlertRules") from None
     executor = make_executor(backend, n_workers, client=client, scheduler=scheduler)
     executor.connect()  # a wrong scheduler address fails here, before the journal is touched
-    journal_obj = None
+    payload = SearchPayload(objective=objective, data=tuple(data) if data is not None else None,
+                            cv=cv, scoring=scoring, maximize=maximize, seed=seed, seed_globals=backend != "threads")
+    views = list(listeners)
+    if progress:
+        from .views import make_search_view
+        views.append(make_search_view(progress))
+    rules = StopRules(trials, timeout, patience, target, maximize, trial_timeout, trial_memory)
     try:
+        if executor.pickles:   # before the journal is touched: a failed start must not move it aside
+            check_shippable(payload, getattr(objective, "namespace", None))
         journal_obj, previous, notes = _open_journal(journal, journal_dir, name, dims, maximize, resume)
-        for trial in previous:
-            if trial.state in ("complete", "pruned"):
-                strat.tell(trial.params, -trial.value if maximize else trial.value)
-        for params, score in known:
-            strat.tell(params, -score if maximize else score)
-        done = [trial.params for trial in previous]
-        strat.enqueue(point for point in start if point not in done)  # a resumed run does not redo them
-
-        payload = SearchPayload(objective=objective, data=tuple(data) if data is not None else None,
-                                cv=cv, scoring=scoring, maximize=maximize, seed=seed,
-                                seed_globals=backend != "threads")
-        views = list(listeners)
-        if progress:
-            from .views import make_search_view
-            views.append(make_search_view(progress))
-        search = Search(payload=payload, strategy=strat, executor=executor,
-                        rules=StopRules(trials, timeout, patience, target, maximize, trial_timeout, trial_memory),
-                        journal=journal_obj, previous=previous, listeners=views, prune=data is not None,
-                        alert_rules=alert_rules)
-        search.run()
+        try:
+            for trial in previous:
+                if trial.state in ("complete", "pruned"):
+                    strat.tell(trial.params, -trial.value if maximize else trial.value)
+            for params, score in known:
+                strat.tell(params, -score if maximize else score)
+            done = [trial.params for trial in previous]
+            strat.enqueue(point for point in start if point not in done)  # a resumed run does not redo them
+            search = Search(payload=payload, strategy=strat, executor=executor, rules=rules, journal=journal_obj,
+                            previous=previous, listeners=views, prune=data is not None, alert_rules=alert_rules)
+            search.run()
+        finally:
+            if journal_obj is not None:
+                journal_obj.close()
     except BaseException:
-        executor.shutdown(kill=True)  # idempotent; covers failures before the loop (journal, sharing)
+        executor.shutdown(kill=True)  # idempotent: covers what fails before the run owns the executor
         raise
-    finally:
-        if journal_obj is not None:
-            journal_obj.close()
     notes.extend(getattr(executor, "notes", ()))
     if known:
         notes.append(f"the optimizer started from {len(known)} known trial(s) scored before (not rerun, not counted)")
