@@ -25,8 +25,9 @@ _loaded = {"path": None, "value": None}
 class SharedFile:
     """A handle to a shipped object: only its path travels with each task."""
 
-    def __init__(self, path):
+    def __init__(self, path, arrays=0):
         self.path = path
+        self.arrays = arrays     # how many arrays beside it are memory-mapped by the workers
 
     def resolve(self):
         if _loaded["path"] != self.path:
@@ -60,13 +61,13 @@ class _ArrayExtractingPickler(cloudpickle.Pickler):
     def __init__(self, file, folder):
         super().__init__(file, protocol=5)
         self._folder = folder
-        self._count = 0
+        self.arrays = 0
 
     def reducer_override(self, obj):
         if (type(obj) is np.ndarray or isinstance(obj, np.memmap)) and obj.dtype.hasobject is False \
                 and obj.nbytes >= MMAP_MIN_BYTES:
-            self._count += 1
-            path = os.path.join(self._folder, f"array-{self._count}.npy")
+            self.arrays += 1
+            path = os.path.join(self._folder, f"array-{self.arrays}.npy")
             np.save(path, obj, allow_pickle=False)
             return _load_memmap, (path,)
         return super().reducer_override(obj)
@@ -87,11 +88,16 @@ def dump_shared(value):
     """Write `value` for workers; return (handle, folder to delete when the search ends)."""
     folder = tempfile.mkdtemp(prefix="mlestar-", dir=_scratch_root())
     buffer = io.BytesIO()
-    _ArrayExtractingPickler(buffer, folder).dump(value)
-    path = os.path.join(folder, "payload.pkl")
-    with open(path, "wb") as fh:
-        fh.write(buffer.getbuffer())
-    return SharedFile(path), folder
+    pickler = _ArrayExtractingPickler(buffer, folder)
+    try:
+        pickler.dump(value)
+        path = os.path.join(folder, "payload.pkl")
+        with open(path, "wb") as fh:
+            fh.write(buffer.getbuffer())
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)   # nothing is left in /dev/shm by a failed start
+        raise
+    return SharedFile(path, arrays=pickler.arrays), folder
 
 
 class _Discard(io.RawIOBase):
@@ -99,7 +105,7 @@ class _Discard(io.RawIOBase):
         return True
 
     def write(self, data):
-        return len(data)
+        return memoryview(data).nbytes
 
 
 class _ProbingPickler(cloudpickle.Pickler):

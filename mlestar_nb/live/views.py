@@ -13,6 +13,7 @@ there is one text model: the `TextView` prints it, and the `PanelView` shows it
 beside its bar and falls back to it (text/plain) wherever widgets cannot be
 drawn: a terminal, nbconvert, GitHub's notebook preview.
 """
+import collections
 import html
 import sys
 import time
@@ -136,7 +137,10 @@ class TextView:
 # -- the widget panel -----------------------------------------------------------------------------
 class PanelView:
     """A compact ipywidgets panel in the output cell: title and state, progress, the model's body,
-    meters and alerts; redrawn at most `min_interval` apart, its final state kept as text/plain too."""
+    meters, alerts and the model's log lines (the last `log_lines`); redrawn at most `min_interval` apart, its
+    final state kept as text/plain too."""
+
+    log_lines = 40
 
     def __init__(self, model, min_interval=0.25, display=True):
         import ipywidgets as w
@@ -147,6 +151,7 @@ class PanelView:
         self._last = 0.0
         self._handle = None
         self._monitor = None
+        self._log = collections.deque(maxlen=self.log_lines)
         self.title = w.HTML()
         self.bar = w.IntProgress(min=0, max=1, value=0, layout=w.Layout(width="45%"))
         self.counts = w.HTML()
@@ -161,6 +166,7 @@ class PanelView:
             from IPython.display import display
 
             self._handle = display(self._bundle(snap), raw=True, display_id=True)
+        self._log.extend(self.model.log(event, snap))
         now = time.monotonic()
         if event != "end" and now - self._last < self.min_interval:
             return
@@ -188,7 +194,7 @@ class PanelView:
         self.counts.value = f"<span class='mlestar-counts'>&nbsp;{html.escape(self.model.line(snap))}</span>"
         self.model.render(snap, final)
         self.meters.value = meters_html(snap.get("resources") or self._sample())
-        self.alerts.value = alerts_html(snap.get("alerts") or [])
+        self.alerts.value = alerts_html(snap.get("alerts") or []) + log_html(self._log)
 
     def _sample(self):
         """Runs whose snapshot carries no resource sample get one here."""
@@ -221,6 +227,14 @@ def meters_html(resources):
     return (f"<div class='mlestar-meters'>CPU {resources['cpu_percent']:.0f}% {cores}&nbsp; "
             f"memory {_bar(memory, '#7b1fa2')} {memory:.0%} &nbsp; "
             f"kernel+workers RSS {resources['rss_tree'] / 2**20:.0f} MB</div>")
+
+
+def log_html(lines):
+    if not lines:
+        return ""
+    text = html.escape("\n".join(lines))
+    return (f"<pre class='mlestar-log' style='max-height:12em;overflow:auto;margin:2px 0;font-size:85%'>"
+            f"{text}</pre>")
 
 
 def alerts_html(alerts):

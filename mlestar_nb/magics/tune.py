@@ -48,6 +48,8 @@ class TuneMagics(Magics):
               help="afterwards run the cell once in the notebook with the best parameters")
     @argument("--view", default="auto", choices=("auto", "widget", "text"),
               help="live view: auto (the widget panel in a notebook, a text line in a terminal), widget or text")
+    @argument("--show-output", action="store_true", help="show what each trial prints as it ends (its last "
+              "lines); without it, printed output is only kept on the trial (trial.output)")
     @cell_magic
     def mlestar_tune(self, line, cell):
         """Turn a cell that computes a score into a hyperparameter search.
@@ -93,7 +95,7 @@ class TuneMagics(Magics):
             scheduler=args.scheduler, timeout=args.timeout, patience=args.patience, target=args.target,
             seed=args.seed, name=args.name or _cell_name(source, dims), resume=args.resume, data=data, cv=args.cv,
             scoring=args.scoring, trial_timeout=args.trial_timeout, trial_memory=args.trial_memory,
-            progress=False if args.quiet else args.view,
+            progress=False if args.quiet else args.view, show_output=args.show_output,
         )
         store(user_ns, args.out, result)
         if args.apply:

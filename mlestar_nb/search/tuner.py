@@ -29,7 +29,8 @@ DEFAULT_JOURNAL_DIR = ".mlestar"
 def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrogate="GP", initial=None,
          start=None, known=None, jobs=None, backend="loky", timeout=None, patience=None, target=None, seed=None,
          name=None, resume=False, data=None, cv=5, scoring=None, trial_timeout=None, trial_memory=None, journal=True,
-         journal_dir=DEFAULT_JOURNAL_DIR, progress=True, listeners=(), alert_thresholds=None, client=None,
+         journal_dir=DEFAULT_JOURNAL_DIR, progress=True, show_output=False, listeners=(), alert_thresholds=None,
+         client=None,
          scheduler=None):
     """Search `space` for the parameters that give `objective(params)` its best score.
 
@@ -41,6 +42,8 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     that journal up to `trials` in all. `trial_timeout` (seconds) and
     `trial_memory` (bytes, or a size such as "500MB") stop a single trial that
     runs too long or grows its worker too much; they need worker processes.
+    What a trial prints is kept on it (`trial.output`, its last lines);
+    ``show_output=True`` also shows it under the progress as each trial ends.
     `progress` is "auto" (True: a live widget panel in a notebook, a text line
     elsewhere), "widget", "text" or False; `alert_thresholds` overrides
     attributes of `alerts.AlertRules`.
@@ -76,6 +79,9 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
         raise ConfigError(f"cv must be at least 2 folds, got {cv}")
     if progress not in (True, False, None, "auto", "widget", "text"):
         raise ConfigError(f"progress must be True, False, 'auto', 'widget' or 'text', got {progress!r}")
+    if show_output and not progress:
+        raise ConfigError("show_output shows what trials print under the progress view, which quiet/progress=False "
+                          "turns off; drop one of them")
     if data is not None and (not isinstance(data, (tuple, list)) or len(data) != 2):
         raise ConfigError(f"data must be a pair (X, y), {expected('(X, y)', type(data).__name__)}")
 
@@ -97,7 +103,7 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     views = list(listeners)
     if progress:
         from .views import make_search_view
-        views.append(make_search_view(progress))
+        views.append(make_search_view(progress, show_output=show_output))
     rules = StopRules(trials, timeout, patience, target, maximize, trial_timeout, trial_memory)
     try:
         if executor.pickles:   # before the journal is touched: a failed start must not move it aside
