@@ -217,3 +217,16 @@ def test_every_panel_and_text_view_shows_an_error_as_error(kind, capsys, ns):
     assert ">error: " in panel.title.value and panel.bar.bar_style == "danger"
     last = capsys.readouterr().out.rstrip().splitlines()[-1]
     assert " - error: " in last, last
+
+
+def test_a_view_that_raises_is_switched_off_and_the_run_goes_on():
+    calls = []
+
+    def broken_view(event, snap):
+        calls.append(event)
+        raise ValueError("a bug in a view")
+
+    with pytest.warns(RuntimeWarning, match="a view failed and was switched off .*a bug in a view"):
+        result = mlestar_nb.tune(lambda p: p["x"], {"x": (0.0, 1.0)}, trials=4, backend="sequential",
+                                 journal=False, progress=False, listeners=[broken_view])
+    assert result.status == "completed" and len(result.trials) == 4 and calls == ["start"]
