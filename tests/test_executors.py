@@ -167,3 +167,23 @@ def test_a_run_on_memory_mapped_data_frees_it_when_it_ends():
     assert result.best_score > 0
     assert _live_children() == []
     assert set(glob.glob("/dev/shm/mlestar-*")) | set(glob.glob("/tmp/mlestar-*")) == before
+
+
+def test_loky_workers_ignore_the_kernels_interrupt():
+    """Jupyter's Interrupt signals the kernel's whole process group: a worker's trial must not die of it."""
+    from mlestar_nb.executors.local import LokyExecutor
+
+    def slow(seconds):
+        time.sleep(seconds)
+        return os.getpid()
+
+    executor = LokyExecutor(1)
+    executor.start()
+    try:
+        future = executor.submit(slow, 0.8)
+        time.sleep(0.3)
+        for pid in executor._pool._processes:
+            os.kill(pid, signal.SIGINT)
+        assert executor.outcome(future) in executor._pool._processes
+    finally:
+        executor.shutdown(kill=True)

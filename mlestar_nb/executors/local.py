@@ -2,6 +2,7 @@
 import concurrent.futures
 import os
 import shutil
+import signal
 import threading
 
 from joblib.externals.loky import ProcessPoolExecutor
@@ -13,6 +14,12 @@ from .shipping import InProcess, dump_shared, resolve
 
 def _noop(_=None):
     return os.getpid()
+
+
+def _ignore_interrupts():
+    """In each worker: Jupyter's Interrupt signals the kernel's whole process group, and the kernel alone decides
+    what an interrupt stops (a foreground run kills its workers; a background run is not the interrupt's target)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _preload(handle):
@@ -98,7 +105,8 @@ class LokyExecutor(Executor):
                                          "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
 
     def _new_pool(self):
-        return ProcessPoolExecutor(max_workers=self.n_workers, env=self._worker_env())
+        return ProcessPoolExecutor(max_workers=self.n_workers, env=self._worker_env(),
+                                   initializer=_ignore_interrupts)
 
     def start(self):
         pool = self._warm.take(self.n_workers) or self._new_pool()
