@@ -19,10 +19,13 @@ import sys
 import time
 
 from ..errors import ConfigError
+from ..kernel import in_notebook_kernel
 from .monitor import ResourceMonitor
 
 STATES = {  # status -> (words, ipywidgets bar style, colour)
     "running": ("running", "", "#1565c0"),
+    "paused": ("paused", "warning", "#6d4c41"),
+    "stopping": ("stopping: running tasks finish", "info", "#1565c0"),
     "completed": ("done", "success", "#2e7d32"),
     "stopped": ("stopped early", "info", "#1565c0"),
     "interrupted": ("interrupted", "warning", "#ef6c00"),
@@ -88,15 +91,6 @@ def make_view(kind, model):
         else:
             return PanelView(model)
     return TextView(model)
-
-
-def in_notebook_kernel():
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
 # -- the text view --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import math
 import numbers
 import os
 
+from ..runs.background import may_run_in_background
 from ..runs.interrupts import returns_on_interrupt
 from .engine import Search, StopRules
 from ..errors import ConfigError, expected
@@ -21,10 +22,12 @@ from .result import Trial, TuneResult
 from .space import check_point, parse_space, point_from_json, space_to_json
 from .strategies import STRATEGIES, SURROGATES, make_strategy
 from .trial import SearchPayload
+from .views import SearchModel
 
 DEFAULT_JOURNAL_DIR = ".mlestar"
 
 
+@may_run_in_background("search", lambda: SearchModel(), extendable=True)
 @returns_on_interrupt
 def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrogate="GP", initial=None,
          start=None, known=None, jobs=None, backend="loky", timeout=None, patience=None, target=None, seed=None,
@@ -52,6 +55,11 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     `distributed.Client`), or `scheduler` (an address such as
     "tcp://10.0.0.5:8786"), or else the active default Client, or else a
     LocalCluster started for this run; `jobs` then caps the trials in flight.
+
+    ``background=True`` returns a `RunHandle` as soon as the search has
+    started and runs it on its own thread: the notebook stays free, and the
+    handle (or the panel's buttons) stops, pauses or extends it;
+    ``handle.result()`` returns this TuneResult when it ends.
     """
     if not callable(objective):
         raise ConfigError(f"objective must be callable as objective(params), {expected('a function', objective)}")
