@@ -18,10 +18,11 @@ import html
 import itertools
 import threading
 import time
+import warnings
 
 from ..errors import ConfigError
 from ..kernel import in_notebook_kernel
-from .control import RunControl, activate
+from .control import RunControl, activate, active
 
 _runs = []                     # every background run of this kernel, oldest first
 _numbers = itertools.count(1)
@@ -179,6 +180,10 @@ def may_run_in_background(kind, model, extendable=False):
         @functools.wraps(run)
         def entry(*args, background=False, **kwargs):
             if not background:
+                busy = [r for r in _runs if r.alive]
+                if busy and active() is None:   # a run of the user's, not one inside a background refinement
+                    warnings.warn(f"background run '{busy[0].name}' is still {busy[0].status}: this run shares the "
+                                  "cores with it, so both go slower", UserWarning, stacklevel=2)
                 return run(*args, **kwargs)
             listeners = list(kwargs.pop("listeners", ()))
             if kwargs.get("progress", True) in (True, "auto") and not in_notebook_kernel():
