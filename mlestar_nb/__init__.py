@@ -9,7 +9,7 @@ scikit-learn) wait until first use.
 __version__ = "0.1.0"
 
 __all__ = ["tune", "TuneResult", "Trial", "ablate", "AblationResult", "component", "refine", "RefineResult",
-           "ConfigError",
+           "load", "SavedModel", "ConfigError",
            "load_ipython_extension", "unload_ipython_extension"]
 
 _LAZY = {
@@ -22,6 +22,8 @@ _LAZY = {
     "component": ("components", "component"),
     "refine": ("refinement.loop", "refine"),
     "RefineResult": ("refinement.result", "RefineResult"),
+    "load": ("production", "load"),
+    "SavedModel": ("production", "SavedModel"),
 }
 
 

@@ -12,6 +12,7 @@ import statistics
 import time
 
 from ..errors import ConfigError
+from ..live.monitor import ResourceMonitor
 from ..runs.dispatch import Dispatcher, Events
 from .result import ComponentImpact, sort_ranking
 from .stats import corrected_t_test, effect_size, label, spread_of, tolerance_for
@@ -42,6 +43,7 @@ class Study:
         self.wall_s = 0.0
         self._rows = {}
         self._loop_start = None
+        self.monitor = ResourceMonitor(min_interval=0.5)   # its timeline goes into the result, for reports
 
     @property
     def startup_s(self):
@@ -75,6 +77,7 @@ class Study:
             while pending and dispatcher.has_room(window):
                 unit = pending.popleft()
                 dispatcher.submit(unit, run_unit, *unit)
+            self.monitor.sample()
             for done in dispatcher.wait(0.25):
                 if done.lost is not None:
                     v, r, k = done.key
