@@ -2,6 +2,7 @@
 from .ablate import AblateMagics
 from .monitor import MonitorMagics
 from .refine import RefineMagics
+from .report import ReportMagics
 from .tune import TuneMagics
 
-MAGICS = (TuneMagics, AblateMagics, RefineMagics, MonitorMagics)
+MAGICS = (TuneMagics, AblateMagics, RefineMagics, MonitorMagics, ReportMagics)

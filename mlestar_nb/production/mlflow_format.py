@@ -11,7 +11,12 @@ reported at save; MLflow itself loads a skops model only when
 
 
 def write_mlflow(estimator, directory, trusted, X, requirements):
-    """Write the MLflow model into the (empty) `directory`; the signature is inferred from X's first rows."""
+    """Write the MLflow model into the (empty) `directory`; the signature is inferred from X's first rows.
+
+    mlestar-nb is left out of its requirements: MLflow loads and serves the model without it.
+    """
+    import warnings
+
     import mlflow.sklearn
 
     example = None
@@ -19,6 +24,9 @@ def write_mlflow(estimator, directory, trusted, X, requirements):
         import numpy as np
 
         example = X.iloc[:5] if hasattr(X, "iloc") else np.asarray(X)[:5]
-    mlflow.sklearn.save_model(estimator, directory, serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
-                              skops_trusted_types=list(trusted) or None, input_example=example,
-                              pip_requirements=list(requirements))
+    with warnings.catch_warnings():   # MLflow's hints about integer columns in the example; the schema says it
+        warnings.filterwarnings("ignore", category=UserWarning, module="mlflow")
+        mlflow.sklearn.save_model(
+            estimator, directory, serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+            skops_trusted_types=list(trusted) or None, input_example=example,
+            pip_requirements=[r for r in requirements if not r.startswith("mlestar-nb==")])
