@@ -106,18 +106,25 @@ def parallel_coordinates(done, space, maximize):
     parts = [f"<svg class='chart parallel' width='{width}' height='{height}' viewBox='0 0 {width} {height}'>"
              f"<title>parallel coordinates</title><g fill='none' stroke-width='1' stroke-opacity='0.55'>"
              + "".join(lines) + "</g>"]
-    for j, name in enumerate(names + ["score"]):
+    for j, name in enumerate(short_names(names) + ["score"]):
         px = left + j * step if j < len(names) else right
         axis = axes[j] if j < len(names) else score_axis
         parts.append(f"<line x1='{svg.num(px)}' x2='{svg.num(px)}' y1='{top}' y2='{bottom}' stroke='#444'/>"
                      f"<text x='{svg.num(px)}' y='{height - 8}' class='label' text-anchor='middle'>"
-                     f"{svg.esc(name)}</text>")
+                     f"{svg.esc(name)}<title>{svg.esc(names[j] if j < len(names) else name)}</title></text>")
         for label, py in axis.labels():
             parts.append(f"<text x='{svg.num(px + 4)}' y='{svg.num(py + 3)}' class='tick'>{svg.esc(label)}</text>")
     parts.append("</svg>")
     low, high = min(t.value for t in done), max(t.value for t in done)
     return "".join(parts) + ("<div class='muted'>one line per completed trial, coloured by score (yellow: best, "
                              f"dark: worst) {svg.colour_bar(low, high, reverse=not maximize)}</div>")
+
+
+def short_names(names, limit=18):
+    """Axis names that fit side by side: a pipeline's 'step__param' as 'param' when that is unique."""
+    tails = [name.rsplit("__", 1)[-1] for name in names]
+    chosen = tails if len(set(tails)) == len(tails) else list(names)
+    return [n if len(n) <= limit else n[:limit - 1] + "\u2026" for n in chosen]
 
 
 class _ParamAxis:
@@ -149,20 +156,18 @@ def slices(done, space, maximize):
     if not done:
         return "<div class='hidden-note'>no completed trial</div>"
     width, height = 300, 210
-    left, right, bottom, top = 46, width - 10, height - 34, 12
+    left, right, bottom, top = svg.plot_area(width, height)
     colours = svg.colour_scale([t.number for t in done])
     y = svg.Axis(*svg.extent([t.value for t in done]), bottom, top)
     charts = []
-    for name, dim in space.items():
+    for (name, dim), label in zip(space.items(), short_names(list(space), 40)):
         axis = _ParamAxis(dim, left, right)
         xs = [axis.position(t.params[name]) for t in done]
         body = svg.points(xs, [t.value for t in done], axis.axis, y, colours, radius=2.2)
-        ticks = [value for value in (range(len(axis.categories)) if axis.categories else axis.axis.ticks(4))]
-        frame = svg.frame(axis.axis, y, body, width=width, height=height, x_label=name, y_label="score",
-                          title=f"score by {name}", x_ticks=ticks)
-        if axis.categories:   # categorical ticks: the choices' names instead of their index
-            for i, category in enumerate(axis.categories):
-                frame = frame.replace(f">{svg.esc(svg.tick_label(i))}</text>", f">{svg.esc(category[:12])}</text>", 1)
+        ticks = list(range(len(axis.categories))) if axis.categories else axis.axis.ticks(4)
+        frame = svg.frame(axis.axis, y, body, width=width, height=height, x_label=label, y_label="score",
+                          title=f"score by {name}", x_ticks=ticks,
+                          x_labels=[c[:12] for c in axis.categories] if axis.categories else None)
         charts.append(frame)
     return (f"<div class='charts'>{''.join(charts)}</div><div class='muted'>each point a completed trial, coloured "
             "by trial number (dark: early, yellow: late)</div>")
@@ -173,13 +178,14 @@ def importance(trials, space):
     if not found["shown"]:
         return f"<div class='hidden-note'>hidden: {html.escape(found['reason'])}</div>"
     rows = found["rows"]
+    short = dict(zip([n for n, _ in rows], short_names([n for n, _ in rows], 24))).get
     width, bar_width = 520, 300
     height = 22 * len(rows) + 10
     parts = [f"<svg class='chart importance' width='{width}' height='{height}' viewBox='0 0 {width} {height}'>"
              "<title>parameter importance</title>"]
     for i, (name, share) in enumerate(rows):
         y = 6 + 22 * i
-        parts.append(f"<text x='150' y='{y + 12}' class='label' text-anchor='end'>{svg.esc(name)}</text>"
+        parts.append(f"<text x='150' y='{y + 12}' class='label' text-anchor='end'>{svg.esc(short(name))}</text>"
                      f"<rect x='156' y='{y}' width='{svg.num(bar_width * min(1.0, share))}' height='15' "
                      f"fill='#1976d2'/><text x='{svg.num(162 + bar_width * min(1.0, share))}' y='{y + 12}' "
                      f"class='tick'>{share:.0%}</text>")

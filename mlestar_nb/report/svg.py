@@ -43,7 +43,8 @@ class Axis:
 
     def labels(self, count=4):
         """(tick text, pixel) pairs."""
-        return [(tick_label(v), self(v)) for v in self.ticks(count)]
+        ticks = self.ticks(count)
+        return list(zip(tick_labels(ticks), map(self, ticks)))
 
     def ticks(self, count=5):
         if self.log and self.high - self.low >= 1:
@@ -69,12 +70,21 @@ def nice_ticks(low, high, count=5):
     return ticks
 
 
-def tick_label(value):
+def tick_label(value, digits=4):
     if value == 0:
         return "0"
     if abs(value) >= 1e4 or abs(value) < 1e-3:
-        return f"{value:.0e}".replace("e+0", "e").replace("e-0", "e-")
-    return f"{value:.4g}"
+        return f"{value:.{digits - 3}e}".replace("e+0", "e").replace("e-0", "e-")
+    return f"{value:.{digits}g}"
+
+
+def tick_labels(values):
+    """Labels for ticks, with as many digits as it takes to tell neighbours apart (0.95973, 0.95974)."""
+    for digits in range(3, 12):
+        labels = [tick_label(v, digits) for v in values]
+        if len(set(labels)) == len(labels):
+            return labels
+    return labels
 
 
 def extent(values, pad=0.05):
@@ -87,24 +97,25 @@ def extent(values, pad=0.05):
 
 
 def frame(x, y, body, *, width=WIDTH, height=HEIGHT, x_label="", y_label="", title="", css_class="chart",
-          x_ticks=None, y_ticks=True):
-    """An SVG with the plot area's axes, ticks, labels and the caller's marks (`body`, SVG text)."""
+          x_ticks=None, x_labels=None, y_ticks=True):
+    """An SVG with the plot area's axes, ticks, labels and the caller's marks (`body`, SVG text); `x_labels`
+    name the `x_ticks` (categories) instead of their values."""
     left, right, top, bottom = MARGIN
     parts = [f"<svg class='{css_class}' width='{width}' height='{height}' viewBox='0 0 {width} {height}' "
              f"role='img'><title>{esc(title)}</title>",
              f"<rect x='{left}' y='{top}' width='{width - left - right}' height='{height - top - bottom}' "
              "fill='#fafafa' stroke='#ccc'/>"]
-    for value in (x.ticks() if x_ticks is None else x_ticks):
+    x_ticks = x.ticks() if x_ticks is None else list(x_ticks)
+    for value, label in zip(x_ticks, x_labels or tick_labels(x_ticks)):
         px = x(value)
         parts.append(f"<line x1='{num(px)}' x2='{num(px)}' y1='{height - bottom}' y2='{height - bottom + 4}' "
                      f"stroke='#666'/><text x='{num(px)}' y='{height - bottom + 15}' class='tick' "
-                     f"text-anchor='middle'>{esc(tick_label(value))}</text>")
+                     f"text-anchor='middle'>{esc(label)}</text>")
     if y_ticks:
-        for value in y.ticks():
-            py = y(value)
+        for label, py in y.labels(5):
             parts.append(f"<line x1='{left - 4}' x2='{width - right}' y1='{num(py)}' y2='{num(py)}' "
                          f"stroke='#e6e6e6'/><text x='{left - 6}' y='{num(py + 3)}' class='tick' "
-                         f"text-anchor='end'>{esc(tick_label(value))}</text>")
+                         f"text-anchor='end'>{esc(label)}</text>")
     parts.append(body)
     parts.append(f"<text x='{(left + width - right) / 2:.0f}' y='{height - 3}' class='label' "
                  f"text-anchor='middle'>{esc(x_label)}</text>")
