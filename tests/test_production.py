@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 import warnings
 
@@ -22,6 +21,7 @@ from mlestar_nb.production import PickleWarning, VersionWarning
 from mlestar_nb.production.manifest import write_manifest
 
 from conftest import run
+from web import wait_until_answering
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -333,15 +333,8 @@ def test_the_mlflow_package_loads_with_pyfunc_and_serves_the_same_predictions(ns
                               stdout=open(tmp_path / "serve.log", "w"), stderr=subprocess.STDOUT,
                               start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1)
-                break
-            except OSError:
-                assert server.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
-                assert time.monotonic() < deadline, "mlflow models serve did not answer in 120 s"
-                time.sleep(0.5)
+        wait_until_answering(f"http://127.0.0.1:{port}/ping", server, tmp_path / "serve.log", "mlflow models serve",
+                             120)
         rows = json.loads(frame.iloc[:20].to_json(orient="split", double_precision=15))
         request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", method="POST",
                                          data=json.dumps({"dataframe_split": {"columns": rows["columns"],

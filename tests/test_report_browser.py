@@ -11,8 +11,8 @@ import pytest
 from mlestar_nb.report import write_report
 
 from report_runs import KINDS, SECTIONS, result
+from web import CHROMIUM, launch_chromium
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("MLESTAR_ARTIFACTS", Path(__file__).parent / "artifacts"))
 
 pytestmark = [
@@ -25,9 +25,7 @@ def test_every_report_renders_offline_with_no_request_leaving_the_page(tmp_path)
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps"])
+        browser = launch_chromium(p)
         try:
             for kind in KINDS:
                 path = Path(write_report(result(kind), tmp_path / f"{kind}.html"))
