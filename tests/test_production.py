@@ -231,11 +231,12 @@ def test_a_class_from_outside_scikit_learn_is_refused_unless_trusted_by_name(ns,
     (tmp_path / "shiftlib.py").write_text(SHIFT_MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))
     from shiftlib import Shift
+    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
-    from sklearn.tree import DecisionTreeClassifier
+    from sklearn.preprocessing import StandardScaler
 
     X, y = ns.user_ns["X"], ns.user_ns["y"]
-    pipe = make_pipeline(Shift(2.0), DecisionTreeClassifier(random_state=0)).fit(X, y)
+    pipe = make_pipeline(Shift(2.0), StandardScaler(), LogisticRegression()).fit(X, y)
     result, _, plain = _package(tmp_path, ns, "plain")
     saved = result.save(tmp_path / "custom", model=pipe, data=(X, y))
     assert saved.trusted_types == ["shiftlib.Shift"]
@@ -353,5 +354,7 @@ def test_an_ablation_has_no_model_of_its_own_but_saves_one_given(ns, tmp_path):
     with pytest.raises(ConfigError, match="holds no model to save; pass the fitted model"):
         study.save(tmp_path / "m")
     fitted = ns.user_ns["pipe"].fit(ns.user_ns["X"], ns.user_ns["y"])
-    saved = study.save(tmp_path / "m", model=fitted, data=(ns.user_ns["X"], ns.user_ns["y"]))
+    saved = study.save(tmp_path / "m", model=fitted)   # the study's own data gives the schema and fingerprint
     assert saved.format == "skops" and "id='ranking'" in (tmp_path / "m" / "report.html").read_text()
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["data_fingerprint"]["rows"] == 569 and manifest["latency"]["1_row"]["calls"] >= 5

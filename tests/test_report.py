@@ -94,12 +94,14 @@ def test_ablation_and_refinement_reports_show_their_own_findings():
     for row in study.ranking:
         assert f">{row.component} ({row.label})</text>" in ranking
     assert "95 % confidence interval" in ranking and ranking.count("&#177;") >= len(study.ranking)
+    assert "569 rows x 30 columns, sha256 " in text.split("id='run-card'")[1].split("</section>")[0]
 
     refined = result("refinement")
     text = build_report(refined)
     rounds = text.split("id='rounds'")[1].split("</section>")[0]
     assert rounds.count("<tr>") == 1 + len(refined.history)
     assert f"holdout {mlestar_nb.format.score(refined.holdout['score'])}" in rounds
+    assert "455 rows x 30 columns, sha256 " in text.split("id='run-card'")[1].split("</section>")[0]
     history = text.split("id='history'")[1].split("</section>")[0]
     trials = sum(len(r.trials.trials) for r in refined.history if r.trials is not None)
     assert history.count("<circle") >= trials - 2   # every round's trials (those with the shared parameters)

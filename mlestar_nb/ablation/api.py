@@ -90,6 +90,7 @@ def ablate(target, X=None, y=None, *, cv=5, scoring=None, repeats=3, params=Fals
                   test_train_ratio=ratio, listeners=views).run()
     result = _result(study, is_pipeline, folds, repeats, scoring, minimize)
     result.metrics.update(started_at=started_at, host=platform.node(), seed=seed)
+    result.data = None if X is None else (X, y)
     announce_finished(views, result)
     return result
 

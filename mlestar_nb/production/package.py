@@ -87,6 +87,7 @@ def save(result, path, *, model=None, data=None, trial=None, format="skops", ove
     parent = os.path.dirname(target)
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.saving-", dir=parent)
+    os.chmod(staging, 0o777 & ~_umask())   # mkdtemp's folder is private; the package is as readable as any new one
     try:
         saved = _write(result, source, staging, format)
         if os.path.exists(target):
@@ -247,6 +248,12 @@ def _require_mlflow():
         import mlflow  # noqa: F401
     except ImportError:
         raise ConfigError("format='mlflow' needs mlflow: pip install mlflow") from None
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _write_text(directory, name, text):

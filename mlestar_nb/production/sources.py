@@ -41,6 +41,8 @@ def model_source(result, *, model=None, data=None, trial=None):
     if model is None:
         raise ConfigError(f"a {type(result).__name__} holds no model to save; pass the fitted model: "
                           "result.save(path, model=fitted, data=(X, y))")
+    if X is None and getattr(result, "data", None) is not None:
+        X, y = result.data
     return ModelSource(estimator=_fitted(model), X=X, y=y, origin=f"the model passed to save() ({kind or 'run'})",
                        search={"kind": kind})
 

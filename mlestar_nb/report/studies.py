@@ -24,6 +24,7 @@ def ablation_sections(result, package=None):
         ("baseline", f"{fmt.score(result.baseline, 5)} (sd {fmt.score(result.baseline_spread, 4)})"),
         ("most impactful", result.most_impactful or "none (no component shows an effect)"),
         ("test", result.test),
+        ("data", layout.data_line(*(result.data or (None, None)))),
         ("seed", m.get("seed")),
     ])
     sections = [("run-card", "Run card", card),
