@@ -9,7 +9,7 @@ scikit-learn) wait until first use.
 __version__ = "0.1.0"
 
 __all__ = ["tune", "TuneResult", "Trial", "ablate", "AblationResult", "component", "refine", "RefineResult",
-           "RunHandle", "ConfigError",
+           "RunHandle", "load", "SavedModel", "ConfigError",
            "load_ipython_extension", "unload_ipython_extension"]
 
 _LAZY = {
@@ -23,6 +23,8 @@ _LAZY = {
     "refine": ("refinement.loop", "refine"),
     "RefineResult": ("refinement.result", "RefineResult"),
     "RunHandle": ("runs.background", "RunHandle"),
+    "load": ("production", "load"),
+    "SavedModel": ("production", "SavedModel"),
 }
 
 

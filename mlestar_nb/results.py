@@ -1,8 +1,10 @@
-"""The contract every result follows: text, pretty text and HTML, a DataFrame, a plot.
+"""The contract every result follows: text, pretty text and HTML, a DataFrame, a plot, a report, a saved model.
 
 `TuneResult`, `AblationResult` and `RefineResult` subclass `Result` and supply
 their summary lines, their HTML body, their rows and their plot; the views a
-terminal, IPython and Jupyter ask for are written once, here.
+terminal, IPython and Jupyter ask for are written once, here. `save()` and
+`report()` are written once too: they hand the result to `production` and
+`report`, imported only when called (so a result never imports skops or mlflow).
 """
 import html
 
@@ -37,6 +39,26 @@ class Result:
         pd = require("pandas", "to_frame()")
         rows, index = self._frame()
         return pd.DataFrame(rows).set_index(index) if rows else pd.DataFrame()
+
+    def save(self, path, *, model=None, data=None, trial=None, format="skops", overwrite=False):
+        """Write the model this result stands for as a deployment package in directory `path`.
+
+        A search refits its best trial (or `trial`, a trial number) when its cell ends with an estimator and
+        has data; a refinement saves its `best_pipeline`; any result saves `model` (a fitted estimator) when
+        given, with ``data=(X, y)`` when the result holds none. `format` is "skops" (default), "mlflow" (MLflow's
+        model format, skops inside) or "joblib" (a pickle: only when asked). Returns the `SavedModel`.
+        Load it with `mlestar_nb.load(path)`; docs/production.md says what is written and why.
+        """
+        from .production import save
+
+        return save(self, path, model=model, data=data, trial=trial, format=format, overwrite=overwrite)
+
+    def report(self, path=None):
+        """Write this run's report as one self-contained HTML file (no external URL; opens offline) and return
+        its path; without `path`, reports/NAME-TIME.html in the working directory."""
+        from .report import write_report
+
+        return write_report(self, path)
 
     def __repr__(self):
         return "\n".join(self.summary_lines())

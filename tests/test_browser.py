@@ -11,13 +11,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+from web import CHROMIUM, launch_chromium, wait_until_answering
+
 ROOT = Path(__file__).parent.parent
 ARTIFACTS = Path(os.environ.get("MLESTAR_ARTIFACTS", ROOT / "tests" / "artifacts"))
 KERNEL_READY_JS = """() => { const sc = window.jupyterapp?.shell.currentWidget?.sessionContext;
@@ -58,15 +58,7 @@ def lab(tmp_path):
          "--LabApp.expose_app_in_browser=True", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
         env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=1)
-                break
-            except OSError:
-                assert server.poll() is None, (tmp_path / "server.log").read_text()[-2000:]
-                assert time.monotonic() < deadline, "JupyterLab did not start in 90 s"
-                time.sleep(0.5)
+        wait_until_answering(f"{base}/api/status?token={token}", server, tmp_path / "server.log", "JupyterLab", 90)
         yield base, token
     finally:
         try:
@@ -87,9 +79,7 @@ def test_quickstart_panel_renders_its_final_state_in_jupyterlab(lab):
     base, token = lab
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-default-apps"])
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(f"{base}/lab/tree/quickstart.ipynb?token={token}")

@@ -5,13 +5,16 @@ variants and the paired folds, runs the study over the executor and returns an
 `AblationResult`.
 """
 import numbers
+import platform
 import statistics
+import time
 
 from ..errors import ConfigError, expected
 from ..executors import make_executor
 from ..executors.shipping import check_shippable
 from ..runs.background import may_run_in_background
 from ..runs.interrupts import returns_on_interrupt
+from ..live.views import announce_finished
 from ..validate import positive_int, workers
 from .result import AblationResult
 from .study import Study, _most_common
@@ -90,9 +93,14 @@ def ablate(target, X=None, y=None, *, cv=5, scoring=None, repeats=3, params=Fals
         views.append(make_ablation_view(progress))
     if executor.pickles:
         check_shippable(payload, getattr(blocks, "namespace", None), "the pipeline" if is_pipeline else "the cell")
+    started_at = time.time()
     study = Study(payload=payload, units=units, executor=executor, maximize=not minimize,
                   test_train_ratio=ratio, listeners=views).run()
-    return _result(study, is_pipeline, folds, repeats, scoring, minimize)
+    result = _result(study, is_pipeline, folds, repeats, scoring, minimize)
+    result.metrics.update(started_at=started_at, host=platform.node(), seed=seed)
+    result.data = None if X is None else (X, y)
+    announce_finished(views, result)
+    return result
 
 
 def _result(study, is_pipeline, folds, repeats, scoring, minimize):
@@ -132,7 +140,7 @@ def _result(study, is_pipeline, folds, repeats, scoring, minimize):
         baseline=statistics.fmean(values) if values else None,
         baseline_spread=statistics.stdev(values) if len(values) > 1 else 0.0, baseline_scores=values,
         ranking=study.rows(), repeats=repeats, folds=k, test=test, status=study.status, metrics=study.metrics(),
-        notes=notes, baseline_failed=len(study.errors[0]), baseline_error=_most_common(study.errors[0]))
+        notes=notes, resources=study.monitor.history, baseline_failed=len(study.errors[0]), baseline_error=_most_common(study.errors[0]))
 
 
 def _make_folds(pipe, X, y, cv, repeats, seed):

@@ -58,8 +58,13 @@ class AblationResult(Result):
     baseline_error: str = None      # the most frequent of those failures
     metrics: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    # the run's resource timeline, [time, CPU %, memory used fraction, RSS bytes] per sample (for reports)
+    resources: list = field(default_factory=list, compare=False)
+    # (X, y) the study was scored on (references, not copies), for the report's data fingerprint and `save()`
+    data: tuple = field(default=None, repr=False, compare=False)
 
     css_class = "mlestar-ablation"
+    kind = "ablation"
 
     @property
     def most_impactful(self):

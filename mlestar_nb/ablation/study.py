@@ -13,6 +13,7 @@ import time
 
 from ..errors import ConfigError
 from ..runs.control import Cancelled
+from ..live.monitor import ResourceMonitor
 from ..runs.dispatch import Dispatcher, Events
 from .result import ComponentImpact, sort_ranking
 from .stats import corrected_t_test, effect_size, label, spread_of, tolerance_for
@@ -43,6 +44,7 @@ class Study:
         self.wall_s = 0.0
         self._rows = {}
         self._loop_start = None
+        self.monitor = ResourceMonitor(min_interval=0.5)   # its timeline goes into the result, for reports
 
     @property
     def startup_s(self):
@@ -80,6 +82,7 @@ class Study:
             while pending and control.may_start() and dispatcher.has_room(window):
                 unit = pending.popleft()
                 dispatcher.submit(unit, run_unit, *unit)
+            self.monitor.sample()
             if not dispatcher.active:
                 if control.stopping:
                     return False

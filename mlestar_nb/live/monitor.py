@@ -10,8 +10,11 @@ import time
 import psutil
 
 
+HISTORY_LIMIT = 2000   # samples kept for a run's timeline; past it every other one is dropped
+
+
 class ResourceMonitor:
-    """Samples resources and keeps the figures a result reports (means and peaks)."""
+    """Samples resources and keeps the figures a result reports (means, peaks, and a timeline for reports)."""
 
     def __init__(self, min_interval=0.5):
         self.min_interval = min_interval
@@ -25,6 +28,7 @@ class ResourceMonitor:
         self.cpu_peak = 0.0
         self.memory_used_peak = 0
         self.rss_peak = 0
+        self.history = []   # [time, CPU %, memory used fraction, kernel+workers RSS bytes] per sample
 
     @property
     def last(self):
@@ -52,7 +56,15 @@ class ResourceMonitor:
         self.memory_used_peak = max(self.memory_used_peak, sample["memory_used"])
         self.rss_peak = max(self.rss_peak, sample["rss_tree"])
         self._last = sample
+        self._remember(sample)
         return sample
+
+    def _remember(self, sample):
+        """Keep a compact timeline; halve it when it grows past HISTORY_LIMIT, so a long run stays small."""
+        self.history.append([sample["time"], sample["cpu_percent"],
+                             sample["memory_used"] / max(1, sample["memory_total"]), sample["rss_tree"]])
+        if len(self.history) > HISTORY_LIMIT:
+            del self.history[1::2]
 
     def rss_tree(self):
         """RSS of the kernel plus the processes below it (the workers) as last listed, in bytes.

@@ -12,6 +12,11 @@ the widget panel the body below the progress bar. As in tqdm's notebook bar,
 there is one text model: the `TextView` prints it, and the `PanelView` shows it
 beside its bar and falls back to it (text/plain) wherever widgets cannot be
 drawn: a terminal, nbconvert, GitHub's notebook preview.
+
+When the run's result is built, `tune()`, `ablate()` and `refine()` hand it to
+every view that defines ``finished(result)`` (`announce_finished`); the panel
+then offers actions on it in a row of buttons below it (`PanelView.add_action`,
+hidden while it has none), such as "Save report".
 """
 import collections
 import html
@@ -76,6 +81,21 @@ def final_line(model, snap):
     return f"{model.line(snap)} - {status_words(snap)}"
 
 
+def announce_finished(views, result):
+    """Give the finished result to the views that want it; a view that fails here costs a warning, not the run."""
+    for view in views:
+        finished = getattr(view, "finished", None)
+        if finished is None:
+            continue
+        try:
+            finished(result)
+        except Exception as err:
+            import warnings
+
+            warnings.warn(f"mlestar_nb: a view could not take the result ({type(err).__name__}: {err})",
+                          RuntimeWarning, stacklevel=2)
+
+
 # -- choosing a view ------------------------------------------------------------------------------
 def make_view(kind, model):
     """The view for `progress`: True/"auto" picks the panel in a notebook kernel, text elsewhere."""
@@ -132,7 +152,7 @@ class TextView:
 class PanelView:
     """A compact ipywidgets panel in the output cell: title and state, progress, the model's body,
     meters, alerts and the model's log lines (the last `log_lines`); redrawn at most `min_interval` apart, its
-    final state kept as text/plain too."""
+    final state kept as text/plain too. Below it, a row of action buttons, shown once there is one (`add_action`)."""
 
     log_lines = 40
 
@@ -152,8 +172,12 @@ class PanelView:
         self.meters = w.HTML()
         self.alerts = w.HTML()
         self.body = model.body(w)
-        self.widget = w.VBox([self.title, w.HBox([self.bar, self.counts]), *self.body, self.meters, self.alerts])
-        self.widget.add_class(model.css_class)
+        self.panel = w.VBox([self.title, w.HBox([self.bar, self.counts]), *self.body, self.meters, self.alerts])
+        self.panel.add_class(model.css_class)
+        self.action_note = w.HTML()
+        self.actions = w.HBox([self.action_note], layout=w.Layout(display="none"))
+        self.actions.add_class("mlestar-actions")
+        self.widget = w.VBox([self.panel, self.actions])
 
     def __call__(self, event, snap):
         if self._handle is None and self._display:
@@ -189,6 +213,32 @@ class PanelView:
         self.model.render(snap, final)
         self.meters.value = meters_html(snap.get("resources") or self._sample())
         self.alerts.value = alerts_html(snap.get("alerts") or []) + log_html(self._log)
+
+    def add_action(self, label, callback, tooltip=""):
+        """A button in the action row (shown from now on). A click runs ``callback()``; the line it returns
+        (or the error it raises) is shown beside the buttons. Returns the button."""
+        import ipywidgets as w
+
+        button = w.Button(description=label, tooltip=tooltip)
+        button.add_class("mlestar-action")
+
+        def clicked(_):
+            try:
+                message = callback()
+            except Exception as err:  # a failed action is said in the panel, not raised into the kernel's log
+                message = f"{label} failed: {type(err).__name__}: {err}"
+            self.action_note.value = f"<span class='mlestar-action-note'>{html.escape(str(message or ''))}</span>"
+
+        button.on_click(clicked)
+        self.actions.children = (*self.actions.children[:-1], button, self.action_note)
+        self.actions.layout.display = "flex"
+        return button
+
+    def finished(self, result):
+        """The run's result is built: offer to write its report (`result.report()`)."""
+        if hasattr(result, "report"):
+            self.add_action("Save report", lambda: f"report saved to {result.report()}",
+                            tooltip="write a self-contained HTML report of this run (opens offline in any browser)")
 
     def _sample(self):
         """Runs whose snapshot carries no resource sample get one here."""

@@ -2,7 +2,8 @@
 from .ablate import AblateMagics
 from .monitor import MonitorMagics
 from .refine import RefineMagics
+from .report import ReportMagics
 from .runs import RunsMagics
 from .tune import TuneMagics
 
-MAGICS = (TuneMagics, AblateMagics, RefineMagics, MonitorMagics, RunsMagics)
+MAGICS = (TuneMagics, AblateMagics, RefineMagics, MonitorMagics, ReportMagics, RunsMagics)

@@ -13,6 +13,7 @@ first shuffle's optimism applies to the candidate and, a winner of an earlier
 round, mostly to the current solution too; the holdout checks the end.
 """
 import numbers
+import platform
 import time
 
 import numpy as np
@@ -20,6 +21,7 @@ import numpy as np
 from ..errors import ConfigError, expected
 from ..runs import control as run_control
 from ..runs.background import may_run_in_background
+from ..live.views import announce_finished
 from ..runs.dispatch import Events
 from ..runs.interrupts import InterruptGuard, returns_on_interrupt
 from ..validate import positive_int, workers
@@ -78,7 +80,9 @@ def refine(pipe, X, y, *, cv=5, scoring=None, rounds=4, trials=20, spaces=None, 
         run = _Refinement(X, y, cv=cv, scoring=scoring, spaces=spaces, holdout=holdout, subsample=subsample,
                           jobs=jobs, backend=backend, client=client, seed=seed, classification=classification,
                           listeners=views, guard=guard)
-        return run.run(starts, rounds, trials, ensemble, history_inputs, x_name, candidates is not None)
+        result = run.run(starts, rounds, trials, ensemble, history_inputs, x_name, candidates is not None)
+    announce_finished(views, result)
+    return result
 
 
 class _Refinement:
@@ -190,7 +194,14 @@ class _Refinement:
             candidates=[(n, float(np.mean(s))) for n, _, s in scored] if from_candidates else [],
             warnings=warnings_, notes=self._notes(rounds), status=self._status(),
             metrics={"wall_s": time.time() - clock, "rounds": len(self.history), "rows_searched": int(len(self.y)),
-                     "trials": self._trials_spent()})
+                     "trials": self._trials_spent(), "started_at": clock, "host": platform.node(), "seed": self.seed,
+                     "splitter": self._splitter_name()},
+            best_fold_scores=[float(s) for s in best_scores], data=(self.X_dev, self.y_dev))
+
+    def _splitter_name(self):
+        """The judging folds, as the splitter that drew them (inputs.folds)."""
+        kind = "RepeatedStratifiedKFold" if self.classification else "RepeatedKFold"
+        return f"{kind}(n_splits={self.cv}, n_repeats={1 + CHECK_REPEATS}, random_state={self.seed})"
 
     def _check_stop(self):
         """Between rounds: Ctrl-C, or a stop asked of a background run, ends the rounds here."""

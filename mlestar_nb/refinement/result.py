@@ -42,8 +42,13 @@ class RefineResult(Result):
     notes: list = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
     status: str = "completed"        # or "interrupted" (Ctrl-C): the finished rounds are kept
+    best_fold_scores: list = field(default_factory=list)   # the best solution's scores on the judging folds
+    # (X, y): the development rows best_pipeline was refit on (references, not copies), so that `save()` can
+    # record the data's schema and fingerprint and time predictions; kept in memory only
+    data: tuple = field(default=None, repr=False, compare=False)
 
     css_class = "mlestar-refine"
+    kind = "refinement"
 
     @property
     def accepted_rounds(self):

@@ -62,6 +62,13 @@ class TuneResult(Result):
     notes: list = field(default_factory=list)
     alerts: list = field(default_factory=list)     # alerts.Alert
     error: str = None              # what stopped a search with status "error"
+    # the run's resource timeline, [time, CPU %, memory used fraction, RSS bytes] per sample (for reports)
+    resources: list = field(default_factory=list, compare=False)
+    # what the trials ran (objective, data, cv, scoring, seed: a `trial.SearchPayload`), so that `save()` can
+    # refit the best estimator; kept in memory only, never in the journal
+    payload: object = field(default=None, compare=False)
+
+    kind = "search"
 
     @property
     def maximize(self):

@@ -8,6 +8,8 @@ import json
 import math
 import numbers
 import os
+import platform
+import time
 
 from ..runs.background import may_run_in_background
 from ..runs.interrupts import returns_on_interrupt
@@ -15,6 +17,7 @@ from .engine import Search, StopRules
 from ..errors import ConfigError, expected
 from ..executors import make_executor
 from ..executors.shipping import check_shippable
+from ..live.views import announce_finished
 from .journal import Journal, journal_path, known_journals
 from ..runs.limits import parse_memory
 from ..validate import positive_int, positive_seconds, workers
@@ -104,6 +107,7 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
         alert_rules = AlertRules(**(alert_thresholds or {}))
     except TypeError as err:
         raise ConfigError(f"alert_thresholds: {err}; see the attributes of mlestar_nb.alerts.AlertRules") from None
+    started_at = time.time()
     executor = make_executor(backend, n_workers, client=client, scheduler=scheduler)
     executor.connect()  # a wrong scheduler address fails here, before the journal is touched
     payload = SearchPayload(objective=objective, data=tuple(data) if data is not None else None,
@@ -141,13 +145,17 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
         notes.append(f"{search.stopped_running} running trial(s) were stopped by the interrupt and not recorded")
     if search.stop_reason == "grid exhausted":
         notes.append(f"the grid has {len(search.trials)} points, fewer than the budget of {trials}")
-    return TuneResult(
+    result = TuneResult(
         name=name, direction="maximize" if maximize else "minimize", strategy=strat.name, space=dims,
         trials=search.trials, status=search.status, stop_reason=search.stop_reason,
-        metrics={**search.metrics(len(previous)), "known_trials": len(known)},
+        metrics={**search.metrics(len(previous)), "known_trials": len(known), "budget": trials, "seed": seed,
+                 "started_at": started_at, "host": platform.node()},
         journal_path=journal_obj.path if journal_obj else None,
         notes=notes, alerts=list(alert_rules.alerts), error=search.error,
+        resources=search.monitor.history, payload=payload,
     )
+    announce_finished(views, result)
+    return result
 
 
 def _start_points(dims, start, trials):
