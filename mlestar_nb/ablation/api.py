@@ -90,7 +90,7 @@ def ablate(target, X=None, y=None, *, cv=5, scoring=None, repeats=3, params=Fals
     views = list(listeners)
     if progress:
         from .views import make_ablation_view
-        views.append(make_ablation_view(progress))
+        views.insert(0, make_ablation_view(progress))   # drawn first: before anyone else hears of the start
     if executor.pickles:
         check_shippable(payload, getattr(blocks, "namespace", None), "the pipeline" if is_pipeline else "the cell")
     started_at = time.time()

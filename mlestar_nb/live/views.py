@@ -25,6 +25,7 @@ import time
 
 from ..errors import ConfigError
 from ..kernel import in_notebook_kernel
+from ..runs import control as run_control
 from .monitor import ResourceMonitor
 
 STATES = {  # status -> (words, ipywidgets bar style, colour)
@@ -178,12 +179,19 @@ class PanelView:
         self.actions = w.HBox([self.action_note], layout=w.Layout(display="none"))
         self.actions.add_class("mlestar-actions")
         self.widget = w.VBox([self.panel, self.actions])
+        self._control = run_control.active()   # a background run's: its buttons work, the kernel being free
+        self._control_buttons = []
 
     def __call__(self, event, snap):
         if self._handle is None and self._display:
             from IPython.display import display
 
+            if self._control is not None:
+                self._offer_controls(self._control, snap)
             self._handle = display(self._bundle(snap), raw=True, display_id=True)
+        if event == "end":
+            for button in self._control_buttons:
+                button.disabled = True
         self._log.extend(self.model.log(event, snap))
         now = time.monotonic()
         if event != "end" and now - self._last < self.min_interval:
@@ -233,6 +241,33 @@ class PanelView:
         self.actions.children = (*self.actions.children[:-1], button, self.action_note)
         self.actions.layout.display = "flex"
         return button
+
+    def _offer_controls(self, control, snap):
+        """Stop, Pause/Resume and "+N trials" for a background run. A foreground run gets none: its kernel does
+        not handle widget messages until the cell ends, so there the kernel's Interrupt stops it."""
+        def pause_or_resume():
+            if control.paused:
+                control.resume()
+                pause.description = "Pause"
+                return "resumed"
+            control.pause()
+            pause.description = "Resume"
+            return "paused: running trials finish, none starts until Resume"
+
+        def stop():
+            control.stop()
+            for button in self._control_buttons:
+                button.disabled = True
+            return "stopping: running trials finish, none starts"
+
+        self._control_buttons.append(self.add_action("Stop", stop, tooltip="start no new trial; running ones finish"))
+        pause = self.add_action("Pause", pause_or_resume, tooltip="start no new trial until Resume")
+        self._control_buttons.append(pause)
+        if control.extendable and snap.get("budget"):
+            more = max(5, snap["budget"] // 4)
+            self._control_buttons.append(self.add_action(
+                f"+{more} trials", lambda: control.extend(more) or f"{more} more trials",
+                tooltip=f"add {more} trials to the budget"))
 
     def finished(self, result):
         """The run's result is built: offer to write its report (`result.report()`)."""

@@ -75,7 +75,7 @@ def refine(pipe, X, y, *, cv=5, scoring=None, rounds=4, trials=20, spaces=None, 
     views = list(listeners)
     if progress:
         from .views import make_refine_view
-        views.append(make_refine_view(progress))
+        views.insert(0, make_refine_view(progress))   # drawn first: before anyone else hears of the start
     with InterruptGuard() as guard, _cluster(backend, jobs, client, scheduler) as client:
         run = _Refinement(X, y, cv=cv, scoring=scoring, spaces=spaces, holdout=holdout, subsample=subsample,
                           jobs=jobs, backend=backend, client=client, seed=seed, classification=classification,

@@ -128,16 +128,22 @@ class RunHandle:
     def summary(self):
         return f"{self.name} ({self.kind}): {self.status}, {self.progress}"
 
+    def _line(self):
+        """What the handle says of itself. While the run goes, no figures: a cell's output is not redrawn, and
+        the panel (or run.progress) says how far it is."""
+        if self.alive:
+            return (f"background run {self.name} ({self.kind}): {self.status}; the panel follows it, run.progress "
+                    "says how far it is, run.result() waits for the result")
+        return f"background run {self.summary()}; run.result() returns the result"
+
     def __repr__(self):
-        hint = "run.result() waits for the result" if self.alive else "run.result() returns the result"
-        return f"RunHandle {self.summary()}; {hint}"
+        return self._line()
 
     def _repr_pretty_(self, p, cycle):
         p.text(repr(self))
 
     def _repr_html_(self):
-        return (f"<div class='mlestar-run'><b>background run {html.escape(self.name)}</b> ({self.kind}): "
-                f"<b>{html.escape(self.status)}</b>, {html.escape(self.progress)}</div>")
+        return f"<div class='mlestar-run'>{html.escape(self._line())}</div>"
 
 
 def start(kind, name, call, model, extendable=False):

@@ -115,7 +115,7 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     views = list(listeners)
     if progress:
         from .views import make_search_view
-        views.append(make_search_view(progress, show_output=show_output))
+        views.insert(0, make_search_view(progress, show_output=show_output))   # drawn first: before anyone else hears of the start
     rules = StopRules(trials, timeout, patience, target, maximize, trial_timeout, trial_memory)
     try:
         if executor.pickles:   # before the journal is touched: a failed start must not move it aside
