@@ -9,7 +9,7 @@ scikit-learn) wait until first use.
 __version__ = "0.1.0"
 
 __all__ = ["tune", "TuneResult", "Trial", "ablate", "AblationResult", "component", "refine", "RefineResult",
-           "load", "SavedModel", "ConfigError",
+           "RunHandle", "load", "SavedModel", "ConfigError",
            "load_ipython_extension", "unload_ipython_extension"]
 
 _LAZY = {
@@ -22,6 +22,7 @@ _LAZY = {
     "component": ("components", "component"),
     "refine": ("refinement.loop", "refine"),
     "RefineResult": ("refinement.result", "RefineResult"),
+    "RunHandle": ("runs.background", "RunHandle"),
     "load": ("production", "load"),
     "SavedModel": ("production", "SavedModel"),
 }
@@ -43,11 +44,15 @@ def load_ipython_extension(ip):
 
 
 def unload_ipython_extension(ip):
-    """Called by ``%unload_ext mlestar_nb``: remove the magics and stop warm worker pools."""
+    """Called by ``%unload_ext mlestar_nb``: remove the magics, cancel background runs, stop warm worker pools."""
     from .executors.local import LokyExecutor
     from .magics import MAGICS
     from .magics.monitor import stop_running
+    from .runs.background import runs
     stop_running()
+    for run in runs():
+        if run.alive:
+            run.cancel().wait(30)
     registry = ip.magics_manager.magics
     for magics in MAGICS:
         for kind, names in magics.magics.items():

@@ -29,6 +29,11 @@ class Result:
     def plot(self, ax=None):
         raise NotImplementedError
 
+    def interrupted_late(self):
+        """Ctrl-C came after the run's last safe point: its work was done, but the user asked to stop."""
+        self.status = "interrupted"
+        self.notes.append("interrupted as the run ended: everything it started had finished")
+
     def to_frame(self):
         """The result as a pandas DataFrame (needs pandas)."""
         pd = require("pandas", "to_frame()")

@@ -1,5 +1,6 @@
 """Checks every public function shares: each says what it expected and what it got."""
 import numbers
+import warnings
 
 from .errors import ConfigError, expected
 
@@ -29,4 +30,10 @@ def workers(jobs, backend):
         return 1
     if jobs is None:
         return None if backend == "dask" else available_cores()
-    return positive_int("jobs", jobs)
+    jobs = positive_int("jobs", jobs)
+    cores = available_cores()
+    if backend == "loky" and jobs > cores:
+        warnings.warn(f"jobs={jobs} starts more worker processes than this machine's {cores} cores: they share the "
+                      f"cores, so each trial runs slower and memory grows; use jobs={cores} or fewer (threads suit "
+                      "trials that wait rather than compute)", UserWarning, stacklevel=3)
+    return jobs

@@ -117,3 +117,73 @@ def test_interrupt_returns_every_finished_trial_and_stops_workers(tmp_path):
 
     workers = child_processes()
     assert not workers, [p.cmdline() for p in workers]
+
+
+# -- what a run leaves behind (issue: hardening, finding 10) ------------------------------------------
+def _live_children():
+    from conftest import child_processes
+
+    time.sleep(0.3)
+    return child_processes()
+
+
+def test_one_warm_pool_is_kept_whatever_the_sizes_and_it_goes_when_idle(monkeypatch):
+    import warnings
+
+    import mlestar_nb
+    from mlestar_nb.executors.local import LokyExecutor, _WarmPool
+
+    LokyExecutor.close_warm_pools()
+    for jobs in (1, 2, 3):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            mlestar_nb.tune(lambda p: p["x"], {"x": (0.0, 1.0)}, trials=3, jobs=jobs, strategy="random",
+                            journal=False, progress=False)
+        too_many = [w for w in caught if "more worker processes than this machine's" in str(w.message)]
+        assert bool(too_many) == (jobs > os.cpu_count()), [str(w.message) for w in caught]
+    assert len(_live_children()) == 3 == len(LokyExecutor.warm_worker_pids())   # the last run's pool only
+
+    monkeypatch.setattr(_WarmPool, "IDLE_S", 0.5)
+    mlestar_nb.tune(lambda p: p["x"], {"x": (0.0, 1.0)}, trials=3, jobs=2, strategy="random", journal=False,
+                    progress=False)
+    time.sleep(1.5)
+    assert _live_children() == [] and LokyExecutor.warm_worker_pids() == []
+
+
+def test_a_run_on_memory_mapped_data_frees_it_when_it_ends():
+    """Workers that mapped the shared arrays are not kept warm: they would pin the deleted files in memory."""
+    import glob
+
+    import numpy as np
+
+    import mlestar_nb
+    from mlestar_nb.executors.local import LokyExecutor
+
+    LokyExecutor.close_warm_pools()
+    data = np.ones((1000, 300))   # 2.4 MB: memory-mapped
+    before = set(glob.glob("/dev/shm/mlestar-*")) | set(glob.glob("/tmp/mlestar-*"))
+    result = mlestar_nb.tune(lambda p: float(data.sum()) * p["x"], {"x": (0.0, 1.0)}, trials=4, jobs=2,
+                             strategy="random", journal=False, progress=False)
+    assert result.best_score > 0
+    assert _live_children() == []
+    assert set(glob.glob("/dev/shm/mlestar-*")) | set(glob.glob("/tmp/mlestar-*")) == before
+
+
+def test_loky_workers_ignore_the_kernels_interrupt():
+    """Jupyter's Interrupt signals the kernel's whole process group: a worker's trial must not die of it."""
+    from mlestar_nb.executors.local import LokyExecutor
+
+    def slow(seconds):
+        time.sleep(seconds)
+        return os.getpid()
+
+    executor = LokyExecutor(1)
+    executor.start()
+    try:
+        future = executor.submit(slow, 0.8)
+        time.sleep(0.3)
+        for pid in executor._pool._processes:
+            os.kill(pid, signal.SIGINT)
+        assert executor.outcome(future) in executor._pool._processes
+    finally:
+        executor.shutdown(kill=True)

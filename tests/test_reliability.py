@@ -91,7 +91,7 @@ def test_hanging_trials_are_stopped_by_trial_timeout(tmp_path):
         if kind == "sleep":
             time.sleep(60)
         if kind == "deaf":  # signals blocked: only restarting the worker stops it
-            signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
+            signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT, signal.SIGUSR1])
             while True:
                 pass
         return 1.0

@@ -11,14 +11,20 @@ import time
 
 from ..errors import ConfigError, expected
 from ..executors import make_executor
+from ..executors.shipping import check_shippable
+from ..runs.background import may_run_in_background
+from ..runs.interrupts import returns_on_interrupt
 from ..live.views import announce_finished
 from ..validate import positive_int, workers
 from .result import AblationResult
 from .study import Study, _most_common
 from .variants import block_variants, pipeline_variants
+from .views import AblationModel
 from .work import AblationPayload
 
 
+@may_run_in_background("ablation", lambda: AblationModel())
+@returns_on_interrupt
 def ablate(target, X=None, y=None, *, cv=5, scoring=None, repeats=3, params=False, features=None,
            components=None, minimize=False, seed=0, jobs=None, backend="loky", client=None, scheduler=None,
            progress=True, listeners=()):
@@ -85,6 +91,8 @@ def ablate(target, X=None, y=None, *, cv=5, scoring=None, repeats=3, params=Fals
     if progress:
         from .views import make_ablation_view
         views.append(make_ablation_view(progress))
+    if executor.pickles:
+        check_shippable(payload, getattr(blocks, "namespace", None), "the pipeline" if is_pipeline else "the cell")
     started_at = time.time()
     study = Study(payload=payload, units=units, executor=executor, maximize=not minimize,
                   test_train_ratio=ratio, listeners=views).run()
@@ -121,8 +129,8 @@ def _result(study, is_pipeline, folds, repeats, scoring, minimize):
                      "repeat counts" + (" and no p-value can be given" if k == 1 else "") + ": use "
                      "KFold(5, shuffle=True) without a fixed random_state (each repeat is seeded apart), or end "
                      "the cell with an estimator and add --data X y")
-    if study.status == "interrupted":
-        notes.append(f"interrupted: {study.done} of {len(study.units)} fits finished")
+    if study.status in ("interrupted", "stopped"):
+        notes.append(f"{study.status}: {study.done} of {len(study.units)} fits finished")
     failed = [r.component for r in study.rows() if r.label == "failed"]
     if failed:
         notes.append(f"every fit failed for: {', '.join(failed)} (see error on each)")

@@ -36,7 +36,7 @@ def score_on_folds(estimators, X, y, folds, *, scoring=None, jobs=None, backend=
     options = {"client": client} if backend == "dask" else {}
     executor = make_executor(backend, workers(jobs, backend), **options)
     study = Study(payload=payload, units=units, executor=executor).run()
-    if study.status == "interrupted":
+    if study.status in ("interrupted", "stopped"):
         raise KeyboardInterrupt
     scores, errors = [], []
     for v in range(len(variants)):

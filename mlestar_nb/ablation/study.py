@@ -12,6 +12,7 @@ import statistics
 import time
 
 from ..errors import ConfigError
+from ..runs.control import Cancelled
 from ..live.monitor import ResourceMonitor
 from ..runs.dispatch import Dispatcher, Events
 from .result import ComponentImpact, sort_ranking
@@ -56,10 +57,12 @@ class Study:
                 self._loop_start = time.perf_counter()
                 self.events.publish("start")
                 try:
-                    self._loop(dispatcher)
+                    finished = self._loop(dispatcher)
                 finally:
                     self.wall_s = time.perf_counter() - self._loop_start
-            self.status = "completed"
+            self.status = "completed" if finished else "stopped"
+        except Cancelled:
+            self.status = "stopped"
         except KeyboardInterrupt:
             self.status = "interrupted"
         except BaseException as err:
@@ -70,14 +73,21 @@ class Study:
         return self
 
     def _loop(self, dispatcher):
+        """Run every unit; False when a stop request left some unrun."""
         pending = collections.deque(self.units)
         window = 2 * dispatcher.n_workers
+        control = dispatcher.control
         while pending or dispatcher.active:
             dispatcher.check()
-            while pending and dispatcher.has_room(window):
+            while pending and control.may_start() and dispatcher.has_room(window):
                 unit = pending.popleft()
                 dispatcher.submit(unit, run_unit, *unit)
             self.monitor.sample()
+            if not dispatcher.active:
+                if control.stopping:
+                    return False
+                control.wait_while_paused(0.25)
+                continue
             for done in dispatcher.wait(0.25):
                 if done.lost is not None:
                     v, r, k = done.key
@@ -85,6 +95,7 @@ class Study:
                                   "error": f"worker_lost: {done.lost}", "warnings": [], "duration": None})
                 else:
                     self._record(done.outcome)
+        return True
 
     def _record(self, outcome):
         if outcome.get("usage_error"):
@@ -177,7 +188,8 @@ class Study:
         base = list(self.scores[0].values())
         finished = sum(1 for v in range(1, len(self.variants)) if self.remaining[v] == 0)
         return {
-            "kind": "ablation", "status": self.status, "error": self.error, "done": self.done,
+            "kind": "ablation", "status": self.dispatcher.control.describe(self.status), "error": self.error,
+            "done": self.done,
             "total": len(self.units), "running": len(self.dispatcher.running_keys()),
             "failed": sum(len(e) for e in self.errors), "workers": self.executor.n_workers,
             "elapsed_s": self._elapsed(),

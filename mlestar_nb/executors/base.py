@@ -25,6 +25,7 @@ class Executor(abc.ABC):
     name = "base"
     runs_in_kernel = False   # trials run in the kernel's main thread (Ctrl-C must stop them directly)
     can_restart = False      # recover() can stop a stuck trial by restarting its worker
+    pickles = False          # shared data and tasks are pickled to reach the workers (other processes)
 
     def __init__(self, n_workers):
         self.n_workers = int(n_workers)

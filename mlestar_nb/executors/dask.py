@@ -42,6 +42,7 @@ class DaskExecutor(Executor):
     """
 
     name = "dask"
+    pickles = True
 
     def __init__(self, jobs=None, client=None, scheduler=None, connect_timeout=None):
         from . import available_cores

@@ -2,6 +2,7 @@
 import concurrent.futures
 import os
 import shutil
+import signal
 import threading
 
 from joblib.externals.loky import ProcessPoolExecutor
@@ -15,48 +16,111 @@ def _noop(_=None):
     return os.getpid()
 
 
+def _ignore_interrupts():
+    """In each worker: Jupyter's Interrupt signals the kernel's whole process group, and the kernel alone decides
+    what an interrupt stops (a foreground run kills its workers; a background run is not the interrupt's target)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _preload(handle):
     resolve(handle)
     return os.getpid()
 
 
+class _WarmPool:
+    """The one idle pool kept between runs, so the next run starts at once; shut down after IDLE_S unused.
+
+    One pool, not one per size: a run of another size replaces it (runs with 1, 2, 3 and 64 jobs
+    must not leave 70 idle processes behind).
+    """
+
+    IDLE_S = 120.0
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pool = None
+        self._size = None
+        self._timer = None
+
+    def take(self, size):
+        """The idle pool if it has `size` workers (else it is shut down); None when there is none to take."""
+        with self._lock:
+            pool, kept, self._pool, self._size = self._pool, self._size, None, None
+            self._cancel_timer()
+        if pool is not None and kept != size:
+            pool.shutdown(wait=False, kill_workers=True)
+            pool = None
+        return pool
+
+    def keep(self, pool, size):
+        with self._lock:
+            old, self._pool, self._size = self._pool, pool, size
+            self._cancel_timer()
+            self._timer = threading.Timer(self.IDLE_S, self.close)
+            self._timer.daemon = True
+            self._timer.start()
+        if old is not None:
+            old.shutdown(wait=False, kill_workers=True)
+
+    def _cancel_timer(self):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def pids(self):
+        with self._lock:
+            return sorted(getattr(self._pool, "_processes", None) or {}) if self._pool is not None else []
+
+    def close(self):
+        with self._lock:
+            pool, self._pool, self._size = self._pool, None, None
+            self._cancel_timer()
+        if pool is not None:
+            pool.shutdown(wait=True, kill_workers=True)
+
+
 class LokyExecutor(Executor):
-    """Worker processes from loky, kept warm between searches of the same size.
+    """Worker processes from loky; the pool is kept warm for the next run (see `_WarmPool`).
 
     A private `ProcessPoolExecutor` rather than loky's shared reusable one, which
-    clashes with `joblib.Parallel` in the same process (joblib 1.6).
+    clashes with `joblib.Parallel` in the same process (joblib 1.6). A pool whose
+    workers memory-mapped shared arrays is not kept: its workers would pin those
+    arrays (deleted files still held in memory) for as long as they live.
     """
 
     name = "loky"
     can_restart = True
-    _warm = {}
-    _warm_lock = threading.Lock()
+    pickles = True
+    _warm = _WarmPool()
 
     def __init__(self, n_workers):
         super().__init__(n_workers)
         self._pool = None
         self._folders = {}
+        self._mapped = False
 
     def _worker_env(self):
         threads = str(max(1, (os.cpu_count() or 1) // self.n_workers))
         return {var: threads for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                          "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}
 
+    def _new_pool(self):
+        return ProcessPoolExecutor(max_workers=self.n_workers, env=self._worker_env(),
+                                   initializer=_ignore_interrupts)
+
     def start(self):
-        with self._warm_lock:
-            pool = self._warm.pop(self.n_workers, None)
-        if pool is None:
-            pool = ProcessPoolExecutor(max_workers=self.n_workers, env=self._worker_env())
+        pool = self._warm.take(self.n_workers) or self._new_pool()
         self._pool = pool
         try:
             list(pool.map(_noop, range(self.n_workers)))
         except BrokenProcessPool:
-            self._pool = ProcessPoolExecutor(max_workers=self.n_workers, env=self._worker_env())
+            self._pool = self._new_pool()
             list(self._pool.map(_noop, range(self.n_workers)))
 
     def share(self, value):
         handle, folder = dump_shared(value)
         self._folders[id(handle)] = folder
+        self._mapped = self._mapped or handle.arrays > 0
         return handle
 
     def preload(self, handle):
@@ -86,34 +150,25 @@ class LokyExecutor(Executor):
         old, self._pool = self._pool, None
         if old is not None:
             old.shutdown(wait=False, kill_workers=True)
-        self._pool = ProcessPoolExecutor(max_workers=self.n_workers, env=self._worker_env())
+        self._pool = self._new_pool()
 
     @classmethod
     def warm_worker_pids(cls):
-        """Process ids of the idle pools kept for the next search."""
-        with cls._warm_lock:
-            pools = list(cls._warm.values())
-        return sorted(pid for pool in pools for pid in (getattr(pool, "_processes", None) or {}))
+        """Process ids of the idle pool kept for the next run."""
+        return cls._warm.pids()
 
     def shutdown(self, kill=False):
         pool, self._pool = self._pool, None
         if pool is None:
             return
-        if kill:
+        if kill or self._mapped:
             pool.shutdown(wait=True, kill_workers=True)
             return
-        with self._warm_lock:
-            if self.n_workers not in self._warm:
-                self._warm[self.n_workers] = pool
-                return
-        pool.shutdown(wait=True)
+        self._warm.keep(pool, self.n_workers)
 
     @classmethod
     def close_warm_pools(cls):
-        with cls._warm_lock:
-            pools, cls._warm = list(cls._warm.values()), {}
-        for pool in pools:
-            pool.shutdown(wait=True, kill_workers=True)
+        cls._warm.close()
 
 
 class ThreadExecutor(Executor):

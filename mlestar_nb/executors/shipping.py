@@ -15,6 +15,8 @@ import tempfile
 import cloudpickle
 import numpy as np
 
+from ..errors import ConfigError
+
 MMAP_MIN_BYTES = 1 << 20
 
 _loaded = {"path": None, "value": None}
@@ -23,8 +25,9 @@ _loaded = {"path": None, "value": None}
 class SharedFile:
     """A handle to a shipped object: only its path travels with each task."""
 
-    def __init__(self, path):
+    def __init__(self, path, arrays=0):
         self.path = path
+        self.arrays = arrays     # how many arrays beside it are memory-mapped by the workers
 
     def resolve(self):
         if _loaded["path"] != self.path:
@@ -58,13 +61,13 @@ class _ArrayExtractingPickler(cloudpickle.Pickler):
     def __init__(self, file, folder):
         super().__init__(file, protocol=5)
         self._folder = folder
-        self._count = 0
+        self.arrays = 0
 
     def reducer_override(self, obj):
         if (type(obj) is np.ndarray or isinstance(obj, np.memmap)) and obj.dtype.hasobject is False \
                 and obj.nbytes >= MMAP_MIN_BYTES:
-            self._count += 1
-            path = os.path.join(self._folder, f"array-{self._count}.npy")
+            self.arrays += 1
+            path = os.path.join(self._folder, f"array-{self.arrays}.npy")
             np.save(path, obj, allow_pickle=False)
             return _load_memmap, (path,)
         return super().reducer_override(obj)
@@ -85,8 +88,63 @@ def dump_shared(value):
     """Write `value` for workers; return (handle, folder to delete when the search ends)."""
     folder = tempfile.mkdtemp(prefix="mlestar-", dir=_scratch_root())
     buffer = io.BytesIO()
-    _ArrayExtractingPickler(buffer, folder).dump(value)
-    path = os.path.join(folder, "payload.pkl")
-    with open(path, "wb") as fh:
-        fh.write(buffer.getbuffer())
-    return SharedFile(path), folder
+    pickler = _ArrayExtractingPickler(buffer, folder)
+    try:
+        pickler.dump(value)
+        path = os.path.join(folder, "payload.pkl")
+        with open(path, "wb") as fh:
+            fh.write(buffer.getbuffer())
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)   # nothing is left in /dev/shm by a failed start
+        raise
+    return SharedFile(path, arrays=pickler.arrays), folder
+
+
+class _Discard(io.RawIOBase):
+    def writable(self):
+        return True
+
+    def write(self, data):
+        return memoryview(data).nbytes
+
+
+class _ProbingPickler(cloudpickle.Pickler):
+    """Pickles to nowhere and skips large arrays (they are memory-mapped, never pickled): a cheap dry run."""
+
+    def reducer_override(self, obj):
+        if type(obj) is np.ndarray and not obj.dtype.hasobject and obj.nbytes >= MMAP_MIN_BYTES:
+            return np.zeros, (0,)
+        return super().reducer_override(obj)
+
+
+def _pickling_error(value):
+    try:
+        _ProbingPickler(_Discard(), protocol=5).dump(value)
+    except Exception as err:  # pickle raises TypeError, PicklingError, AttributeError, ... depending on the object
+        return err
+    return None
+
+
+def check_shippable(value, variables=None, what="the objective"):
+    """Refuse, in one line and before anything starts, a value worker processes cannot receive.
+
+    `variables` are the notebook variables the value carries (a cell's), tried one by one so that the
+    message names the one to change.
+    """
+    err = _pickling_error(value)
+    if err is None:
+        return
+    for name, item in (variables or {}).items():
+        item_err = _pickling_error(item)
+        if item_err is not None:
+            raise ConfigError(
+                f"variable '{name}' (a {type(item).__name__}) cannot be sent to the worker processes "
+                f"({_first_line(item_err)}); create it inside the cell, pass the data it holds instead, or run "
+                "with --backend threads") from None
+    raise ConfigError(f"{what} cannot be sent to the worker processes ({_first_line(err)}); build what it uses "
+                      "inside it, or run with backend='threads'") from None
+
+
+def _first_line(err):
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__

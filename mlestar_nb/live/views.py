@@ -18,15 +18,19 @@ every view that defines ``finished(result)`` (`announce_finished`); the panel
 then offers actions on it in a row of buttons below it (`PanelView.add_action`,
 hidden while it has none), such as "Save report".
 """
+import collections
 import html
 import sys
 import time
 
 from ..errors import ConfigError
+from ..kernel import in_notebook_kernel
 from .monitor import ResourceMonitor
 
 STATES = {  # status -> (words, ipywidgets bar style, colour)
     "running": ("running", "", "#1565c0"),
+    "paused": ("paused", "warning", "#6d4c41"),
+    "stopping": ("stopping: running tasks finish", "info", "#1565c0"),
     "completed": ("done", "success", "#2e7d32"),
     "stopped": ("stopped early", "info", "#1565c0"),
     "interrupted": ("interrupted", "warning", "#ef6c00"),
@@ -109,15 +113,6 @@ def make_view(kind, model):
     return TextView(model)
 
 
-def in_notebook_kernel():
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
-
-
 # -- the text view --------------------------------------------------------------------------------
 class TextView:
     """One status line redrawn a few times a second, log lines and alerts as they arise, then a final line."""
@@ -156,8 +151,10 @@ class TextView:
 # -- the widget panel -----------------------------------------------------------------------------
 class PanelView:
     """A compact ipywidgets panel in the output cell: title and state, progress, the model's body,
-    meters and alerts; redrawn at most `min_interval` apart, its final state kept as text/plain too.
-    Below it, a row of action buttons, shown once there is one (`add_action`)."""
+    meters, alerts and the model's log lines (the last `log_lines`); redrawn at most `min_interval` apart, its
+    final state kept as text/plain too. Below it, a row of action buttons, shown once there is one (`add_action`)."""
+
+    log_lines = 40
 
     def __init__(self, model, min_interval=0.25, display=True):
         import ipywidgets as w
@@ -168,6 +165,7 @@ class PanelView:
         self._last = 0.0
         self._handle = None
         self._monitor = None
+        self._log = collections.deque(maxlen=self.log_lines)
         self.title = w.HTML()
         self.bar = w.IntProgress(min=0, max=1, value=0, layout=w.Layout(width="45%"))
         self.counts = w.HTML()
@@ -186,6 +184,7 @@ class PanelView:
             from IPython.display import display
 
             self._handle = display(self._bundle(snap), raw=True, display_id=True)
+        self._log.extend(self.model.log(event, snap))
         now = time.monotonic()
         if event != "end" and now - self._last < self.min_interval:
             return
@@ -213,7 +212,7 @@ class PanelView:
         self.counts.value = f"<span class='mlestar-counts'>&nbsp;{html.escape(self.model.line(snap))}</span>"
         self.model.render(snap, final)
         self.meters.value = meters_html(snap.get("resources") or self._sample())
-        self.alerts.value = alerts_html(snap.get("alerts") or [])
+        self.alerts.value = alerts_html(snap.get("alerts") or []) + log_html(self._log)
 
     def add_action(self, label, callback, tooltip=""):
         """A button in the action row (shown from now on). A click runs ``callback()``; the line it returns
@@ -272,6 +271,14 @@ def meters_html(resources):
     return (f"<div class='mlestar-meters'>CPU {resources['cpu_percent']:.0f}% {cores}&nbsp; "
             f"memory {_bar(memory, '#7b1fa2')} {memory:.0%} &nbsp; "
             f"kernel+workers RSS {resources['rss_tree'] / 2**20:.0f} MB</div>")
+
+
+def log_html(lines):
+    if not lines:
+        return ""
+    text = html.escape("\n".join(lines))
+    return (f"<pre class='mlestar-log' style='max-height:12em;overflow:auto;margin:2px 0;font-size:85%'>"
+            f"{text}</pre>")
 
 
 def alerts_html(alerts):

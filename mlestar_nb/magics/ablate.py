@@ -63,7 +63,8 @@ class AblateMagics(Magics):
         check_identifiers(out=args.out)
         data = (None, None) if args.data is None else tuple(resolve_names(user_ns, args.data, "--data"))
         options = dict(cv=args.cv, scoring=args.scoring, repeats=args.repeats, seed=args.seed or 0, jobs=args.jobs,
-                       backend=args.backend, scheduler=args.scheduler, progress=not args.quiet)
+                       backend=args.backend, scheduler=args.scheduler, progress=not args.quiet,
+                       background=args.background)
         if cell is None:
             target = self._pipeline(args)
             features = dict_option(user_ns, "--features", args.features, inline_features, "group -> columns",

@@ -45,6 +45,11 @@ SCHEDULER = argument("--scheduler", metavar="ADDRESS",
 RESULT_GROUP = argument_group("result and display")
 OUT = argument("--out", metavar="VAR", help="also store the result in variable VAR")
 QUIET = argument("--quiet", action="store_true", help="show nothing until the result")
+BACKGROUND = argument("--background", action="store_true",
+                      help="run beside the notebook: the cell returns a run handle at once (store it with --out) "
+                           "and you keep working; the panel's Stop, Pause and +N buttons, or run.stop(), "
+                           "run.pause(), run.extend(n), steer it; run.result() waits for the result; "
+                           "%%mlestar_runs lists runs and %%mlestar_stop stops them")
 
 
 
@@ -60,7 +65,7 @@ def options(*decorators):
 
 data_options = options(DATA_GROUP, DATA, CV, SCORING, SEED)
 run_options = options(RUN_GROUP, JOBS, BACKEND, SCHEDULER)
-result_options = options(RESULT_GROUP, OUT, QUIET)
+result_options = options(RESULT_GROUP, OUT, QUIET, BACKGROUND)
 
 
 # -- errors and parsing ---------------------------------------------------------------------------

@@ -31,7 +31,8 @@ class MonitorMagics(Magics):
 
     def _monitor(self, args):
         from ..live.monitor import BackgroundMonitor, ResourceMonitor
-        from ..live.views import in_notebook_kernel, resources_line
+        from ..kernel import in_notebook_kernel
+        from ..live.views import resources_line
 
         stop_running()
         if args.stop:

@@ -57,5 +57,6 @@ class RefineMagics(Magics):
                         spaces=spaces, candidates=candidates, ensemble=args.ensemble, holdout=args.holdout,
                         subsample=args.subsample, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
                         seed=args.seed or 0,
-                        progress=not args.quiet, history_inputs=inputs, x_name=args.data[0])
+                        progress=not args.quiet, history_inputs=inputs, x_name=args.data[0],
+                        background=args.background)
         return store(user_ns, args.out, result)

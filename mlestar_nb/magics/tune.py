@@ -48,6 +48,8 @@ class TuneMagics(Magics):
               help="afterwards run the cell once in the notebook with the best parameters")
     @argument("--view", default="auto", choices=("auto", "widget", "text"),
               help="live view: auto (the widget panel in a notebook, a text line in a terminal), widget or text")
+    @argument("--show-output", action="store_true", help="show what each trial prints as it ends (its last "
+              "lines); without it, printed output is only kept on the trial (trial.output)")
     @cell_magic
     def mlestar_tune(self, line, cell):
         """Turn a cell that computes a score into a hyperparameter search.
@@ -75,6 +77,10 @@ class TuneMagics(Magics):
 
         user_ns = self.shell.user_ns
         check_identifiers(out=args.out, objective=args.objective)
+        if args.background and args.apply:
+            raise ConfigError("--apply runs the cell in the notebook when the search ends, which a background run "
+                              "cannot do behind your back; drop --apply, and when run.result() is ready, set the "
+                              "variables from its best_params yourself")
         space = dict_option(user_ns, "--space", args.space, inline_space, "name -> range",
                             "{'alpha': (0.01, 1.0)}")
         if space is None:
@@ -93,7 +99,7 @@ class TuneMagics(Magics):
             scheduler=args.scheduler, timeout=args.timeout, patience=args.patience, target=args.target,
             seed=args.seed, name=args.name or _cell_name(source, dims), resume=args.resume, data=data, cv=args.cv,
             scoring=args.scoring, trial_timeout=args.trial_timeout, trial_memory=args.trial_memory,
-            progress=False if args.quiet else args.view,
+            progress=False if args.quiet else args.view, show_output=args.show_output, background=args.background,
         )
         store(user_ns, args.out, result)
         if args.apply:

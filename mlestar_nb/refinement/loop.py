@@ -19,9 +19,11 @@ import time
 import numpy as np
 
 from ..errors import ConfigError, expected
+from ..runs import control as run_control
+from ..runs.background import may_run_in_background
 from ..live.views import announce_finished
 from ..runs.dispatch import Events
-from ..runs.interrupts import InterruptGuard
+from ..runs.interrupts import InterruptGuard, returns_on_interrupt
 from ..validate import positive_int, workers
 from .choice import choose, final_step_space, joint_space
 from .ensemble import ENSEMBLES, make_ensemble
@@ -29,12 +31,15 @@ from .inputs import arrays, folds, split_holdout, starting_points, subsample_row
 from .leakage import leakage_warnings
 from .memory import TrialMemory, changed, current_values
 from .result import RefineResult, RoundRecord
+from .views import RefineModel
 
 CHECK_REPEATS = 2         # shuffles of the K folds that no search uses, added to the judging folds
 GAP_LIMIT = 0.03          # relative CV-holdout gap that flags overfitting of the folds
 ENSEMBLE_MEMBERS = 2      # the best distinct solutions combined (MLE-STAR's L = 2)
 
 
+@may_run_in_background("refine", lambda: RefineModel())
+@returns_on_interrupt
 def refine(pipe, X, y, *, cv=5, scoring=None, rounds=4, trials=20, spaces=None, candidates=None, ensemble="vote",
            holdout=0.2, subsample=None, jobs=None, backend="loky", client=None, scheduler=None, seed=0,
            progress=True, listeners=(), history_inputs=(), x_name=None):
@@ -88,6 +93,7 @@ class _Refinement:
         self.cv, self.scoring, self.spaces, self.seed = cv, scoring, spaces, seed
         self.jobs, self.backend, self.client = jobs, backend, client
         self.classification, self.guard = classification, guard
+        self.control = run_control.active() or run_control.RunControl()
         self.events = Events(listeners, self.snapshot)
         self.state = {"status": "running", "error": None, "round": None, "phase": None, "step": None,
                       "trials": None, "ranking": [], "initial_score": None, "best_score": None}
@@ -114,8 +120,8 @@ class _Refinement:
 
     def snapshot(self):
         """The plain-dict state views draw (docs/design.md, "Live views")."""
-        return {"kind": "refine", **self.state, "history": self._table(),
-                "elapsed_s": time.perf_counter() - self._clock}
+        return {"kind": "refine", **self.state, "status": self.control.describe(self.state["status"]),
+                "history": self._table(), "elapsed_s": time.perf_counter() - self._clock}
 
     def emit(self, event, **changes):
         self.state.update(changes)
@@ -147,7 +153,7 @@ class _Refinement:
         solutions = [(name, current, current_scores)]
         try:
             for number in range(1, rounds + 1):
-                self.guard.check()
+                self._check_stop()
                 polish = number == rounds and number > 1
                 self.emit("round", round=number, phase="polish" if polish else "ablation", step=None)
                 unspent = number * trials - self._trials_spent()
@@ -162,7 +168,7 @@ class _Refinement:
                     current, current_scores = record.candidate, record.candidate_scores
                     solutions.append((f"round{number}", current, current_scores))
                 self.emit("round_done", best_score=float(np.mean(current_scores)))
-            self.guard.check()
+            self._check_stop()
         except KeyboardInterrupt:
             self.interrupted = self.interrupted or f"round {len(self.history) + 1}"
 
@@ -186,7 +192,7 @@ class _Refinement:
             history=self.history, scoring=self._scoring_name(),
             ensemble=ensemble_info, holdout=holdout_info,
             candidates=[(n, float(np.mean(s))) for n, _, s in scored] if from_candidates else [],
-            warnings=warnings_, notes=self._notes(rounds), status="interrupted" if self.interrupted else "completed",
+            warnings=warnings_, notes=self._notes(rounds), status=self._status(),
             metrics={"wall_s": time.time() - clock, "rounds": len(self.history), "rows_searched": int(len(self.y)),
                      "trials": self._trials_spent(), "started_at": clock, "host": platform.node(), "seed": self.seed,
                      "splitter": self._splitter_name()},
@@ -196,6 +202,18 @@ class _Refinement:
         """The judging folds, as the splitter that drew them (inputs.folds)."""
         kind = "RepeatedStratifiedKFold" if self.classification else "RepeatedKFold"
         return f"{kind}(n_splits={self.cv}, n_repeats={1 + CHECK_REPEATS}, random_state={self.seed})"
+
+    def _check_stop(self):
+        """Between rounds: Ctrl-C, or a stop asked of a background run, ends the rounds here."""
+        self.guard.check()
+        self.control.check()
+        if self.control.stopping:
+            raise KeyboardInterrupt
+
+    def _status(self):
+        if not self.interrupted:
+            return "completed"
+        return "stopped" if self.control.stopping else "interrupted"
 
     def _scoring_name(self):
         return self.scoring or ("accuracy" if self.classification else "r2")
@@ -207,7 +225,7 @@ class _Refinement:
             best_pipeline=starts[0][1], best_score=None, initial_score=None, history=[],
             scoring=self._scoring_name(), warnings=warnings_,
             notes=self._notes(rounds) + ["best_pipeline is the starting pipeline, not fitted"],
-            status="interrupted", metrics={"wall_s": time.time() - clock, "rounds": 0,
+            status=self._status(), metrics={"wall_s": time.time() - clock, "rounds": 0,
                                            "rows_searched": int(len(self.y)), "trials": 0})
 
     def _score_starts(self, starts):
@@ -280,7 +298,8 @@ class _Refinement:
         """Judge the round's candidate; an interrupt keeps the record (and its trials) unjudged."""
         tuned, number = record.trials, record.round
         try:
-            if tuned is not None and tuned.status == "interrupted":
+            if tuned is not None and tuned.status in ("interrupted", "stopped") and (
+                    tuned.status == "interrupted" or self.control.stopping):
                 raise KeyboardInterrupt
             self._judge(record, current, current_scores)
         except KeyboardInterrupt:
@@ -369,7 +388,7 @@ class _Refinement:
     def _notes(self, rounds):
         notes, history = [], self.history
         if self.interrupted:
-            notes.append(f"interrupted in {self.interrupted}: the rounds before it are kept and the best solution "
+            notes.append(f"{self._status()} in {self.interrupted}: the rounds before it are kept and the best solution "
                          "so far was refit" + ("; no ensemble was tried" if "ensemble" not in self.interrupted
                                                else ""))
         if self.subsample is not None and len(self.X) < len(self.X_dev):

@@ -12,8 +12,9 @@ stop rules; units and statistics). The dispatcher
   the culprit; a task's own loss (Dask) is retried once; a task whose worker
   died while it ran alone, or twice, comes back as lost for good. Tasks of a
   pool the caller restarted on purpose (`restart`) rerun without blame;
-- holds the interrupt guard, checked at the start of every `wait`, so Ctrl-C
-  stops a run only between two records.
+- holds the interrupt guard and the run's control (stop, pause, cancel from a
+  handle or the panel's buttons), checked at the start of every `wait`, so Ctrl-C
+  or Cancel stops a run only between two records.
 """
 import collections
 import threading
@@ -21,6 +22,7 @@ import time
 from dataclasses import dataclass
 
 from ..executors import WorkerLost
+from . import control as run_control
 from .interrupts import InterruptGuard
 
 
@@ -52,6 +54,7 @@ class Dispatcher:
         self.handle = None
         self.startup_s = 0.0
         self.guard = InterruptGuard(raise_at_once=executor.runs_in_kernel)
+        self.control = run_control.active() or run_control.RunControl()
         self._running = {}                   # future -> _Task
         self._lock = threading.Lock()        # _running is read from the proposer's thread
         self._retry = collections.deque()    # (_Task, run alone?)
@@ -125,12 +128,14 @@ class Dispatcher:
             return [t.key for t in self._running.values()]
 
     def check(self):
-        """Raise KeyboardInterrupt if Ctrl-C was pressed (a safe point: nothing is half-recorded)."""
+        """Raise KeyboardInterrupt if Ctrl-C was pressed, Cancelled if the run was cancelled (a safe point:
+        nothing is half-recorded)."""
         self.guard.check()
+        self.control.check()
 
     def wait(self, timeout):
         """Resubmit lost tasks the policy allows, then the tasks that finish within `timeout` seconds."""
-        self.guard.check()
+        self.check()
         self._resubmit()
         if not self._running:
             return []

@@ -7,6 +7,7 @@ run at its next safe point. Whatever handler was there before the outermost
 guard is put back when it exits (Python's default one when the previous
 handler was not installed from Python, as `signal.signal` cannot restore those).
 """
+import functools
 import signal
 import threading
 
@@ -69,3 +70,21 @@ def _handle(signum, frame):
     if innermost is None or innermost.raise_at_once or _Shared.requested:
         raise KeyboardInterrupt
     _Shared.requested = True
+
+
+def returns_on_interrupt(run):
+    """Hold one guard for the whole call of a public entry point (tune, ablate, refine).
+
+    Ctrl-C anywhere in the call, set-up included, then stops the run at its next
+    safe point and the call returns its partial result; one that comes after the
+    last safe point still marks the result interrupted, so what the user sees
+    never depends on where the signal landed.
+    """
+    @functools.wraps(run)
+    def guarded(*args, **kwargs):
+        with InterruptGuard() as guard:
+            result = run(*args, **kwargs)
+            if guard.requested and result.status in ("completed", "stopped"):
+                result.interrupted_late()
+        return result
+    return guarded

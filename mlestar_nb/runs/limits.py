@@ -21,6 +21,9 @@ import psutil
 from ..errors import ConfigError
 
 POLL_S = 0.02
+# The watchdog's own signal: SIGINT is the kernel's (Jupyter's Interrupt reaches the whole process group, workers
+# included, and a worker ignores it so that a background run survives an Interrupt meant for another cell).
+STOP_SIGNAL = signal.SIGUSR1
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "KB": 1 << 10, "M": 1 << 20, "MB": 1 << 20, "G": 1 << 30, "GB": 1 << 30,
           "T": 1 << 40, "TB": 1 << 40}
 
@@ -68,7 +71,7 @@ def enforced(timeout_s=None, memory_bytes=None):
     if (timeout_s is None and memory_bytes is None) or threading.current_thread() is not threading.main_thread():
         yield watch
         return
-    previous_handler = signal.signal(signal.SIGINT, _raise_stopped)
+    previous_handler = signal.signal(STOP_SIGNAL, _raise_stopped)
     process = psutil.Process()
     baseline = process.memory_info().rss
     previous_rlimit = _limit_data(memory_bytes)
@@ -86,7 +89,7 @@ def enforced(timeout_s=None, memory_bytes=None):
                 thread.join()
                 if previous_rlimit is not None:
                     resource.setrlimit(resource.RLIMIT_DATA, previous_rlimit)
-                signal.signal(signal.SIGINT, previous_handler)
+                signal.signal(STOP_SIGNAL, previous_handler)
                 break
             except TrialStopped:
                 continue
@@ -137,5 +140,5 @@ def _watchdog(watch, done, started, timeout_s, memory_bytes, process, baseline, 
                                  f"over --trial-memory {format_bytes(memory_bytes)}")
         if watch.reason is not None:
             # a real signal to the main thread: it also breaks a blocking call such as sleep() or a lock wait
-            signal.pthread_kill(main_ident, signal.SIGINT)
+            signal.pthread_kill(main_ident, STOP_SIGNAL)
             return

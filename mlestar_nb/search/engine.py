@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 from ..live.alerts import AlertRules
 from ..live.monitor import ResourceMonitor
+from ..runs.control import Cancelled
 from ..runs.dispatch import Dispatcher, Events
 from .proposer import Proposer, StrategyFailed
 from .result import Trial, summarize_durations
@@ -85,6 +86,9 @@ class Search:
             finished = self.stop_reason in (None, "budget", "grid exhausted")
             self.status = "completed" if finished else "stopped"
             self.stop_reason = self.stop_reason or "budget"
+        except Cancelled:
+            self.status, self.stop_reason = "stopped", "cancelled"
+            self.stopped_running = self.dispatcher.unfinished
         except KeyboardInterrupt:
             self.status, self.stop_reason = "interrupted", "interrupt"
             self.stopped_running = self.dispatcher.unfinished
@@ -100,11 +104,13 @@ class Search:
 
     def _loop(self, dispatcher):
         deadline = None if self.rules.timeout is None else self._loop_start + self.rules.timeout
+        control = dispatcher.control
         exhausted = False
         while True:
             dispatcher.check()
-            while (not exhausted and self.stop_reason is None and dispatcher.has_room(dispatcher.n_workers)
-                   and len(self.trials) + len(self._live) < self.rules.budget):
+            self.rules.budget += control.take_extension()
+            while (not exhausted and self.stop_reason is None and control.may_start()
+                   and dispatcher.has_room(dispatcher.n_workers) and self._still_to_start()):
                 if deadline is not None and time.perf_counter() >= deadline:
                     self.stop_reason = "timeout"
                     break
@@ -114,6 +120,13 @@ class Search:
                     break
                 self._submit(dispatcher, Trial(number=self._take_number(), params=point))
             if not dispatcher.active:
+                if control.stopping:
+                    self.stop_reason = self.stop_reason or "stop requested"
+                    return
+                if control.paused and not exhausted and self.stop_reason is None and self._still_to_start():
+                    control.wait_while_paused(0.25)
+                    self._tick(exhausted)
+                    continue
                 if exhausted and self.stop_reason is None and len(self.trials) < self.rules.budget:
                     self.stop_reason = "grid exhausted"
                 return
@@ -122,6 +135,9 @@ class Search:
                 self._finish(done)
             self._stop_overdue(dispatcher)
             self._tick(exhausted)
+
+    def _still_to_start(self):
+        return len(self.trials) + len(self._live) < self.rules.budget
 
     def _take_number(self):
         number = self._next_number
@@ -209,8 +225,8 @@ class Search:
         window_start, self._last_tick = self._last_tick, now
         self.alert_rules.on_sample(self.monitor.sample())
         self.alert_rules.check_trends()
-        still_to_run = (not exhausted and self.stop_reason is None
-                        and len(self.trials) + len(self._live) < self.rules.budget)
+        still_to_run = (not exhausted and self.stop_reason is None and self.dispatcher.control.may_start()
+                        and self._still_to_start())
         if window_start is not None and still_to_run:
             recent = self._durations[-10:]
             self.alert_rules.on_tick(
@@ -252,7 +268,8 @@ class Search:
         left = max(0, self.rules.budget - len(self.trials))
         eta = elapsed / ran * left if ran and self.status == "running" else None
         return {
-            "kind": "search", "status": self.status, "stop_reason": self.stop_reason, "error": self.error,
+            "kind": "search", "status": self.dispatcher.control.describe(self.status),
+            "stop_reason": self.stop_reason, "error": self.error,
             "budget": self.rules.budget, "finished": len(self.trials), "running": len(self._live),
             "complete": counts["complete"], "failed": counts["failed"], "pruned": counts["pruned"],
             "timeout": counts["timeout"], "best": best, "elapsed_s": elapsed, "eta_s": eta,

@@ -74,6 +74,10 @@ class TuneResult(Result):
     def maximize(self):
         return self.direction == "maximize"
 
+    def interrupted_late(self):
+        super().interrupted_late()
+        self.stop_reason = "interrupt"
+
     @property
     def completed_trials(self):
         return [t for t in self.trials if t.state == "complete"]
@@ -175,6 +179,9 @@ class TuneResult(Result):
         warned = [t for t in self.trials if t.warnings]
         if warned:
             lines.append(f"  {len(warned)} trial(s) raised warnings, e.g. {warned[0].warnings[0]}")
+        printed = [t for t in self.trials if t.output]
+        if printed:
+            lines.append(f"  {len(printed)} trial(s) printed output, kept on trial.output (the last lines of each)")
         lines.extend(f"  alert [{a.kind}]: {a.message}" for a in self.alerts)
         lines.extend(f"  note: {n}" for n in self.notes)
         return lines

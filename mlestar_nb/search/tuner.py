@@ -11,9 +11,12 @@ import os
 import platform
 import time
 
+from ..runs.background import may_run_in_background
+from ..runs.interrupts import returns_on_interrupt
 from .engine import Search, StopRules
 from ..errors import ConfigError, expected
 from ..executors import make_executor
+from ..executors.shipping import check_shippable
 from ..live.views import announce_finished
 from .journal import Journal, journal_path, known_journals
 from ..runs.limits import parse_memory
@@ -22,14 +25,18 @@ from .result import Trial, TuneResult
 from .space import check_point, parse_space, point_from_json, space_to_json
 from .strategies import STRATEGIES, SURROGATES, make_strategy
 from .trial import SearchPayload
+from .views import SearchModel
 
 DEFAULT_JOURNAL_DIR = ".mlestar"
 
 
+@may_run_in_background("search", lambda: SearchModel(), extendable=True)
+@returns_on_interrupt
 def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrogate="GP", initial=None,
          start=None, known=None, jobs=None, backend="loky", timeout=None, patience=None, target=None, seed=None,
          name=None, resume=False, data=None, cv=5, scoring=None, trial_timeout=None, trial_memory=None, journal=True,
-         journal_dir=DEFAULT_JOURNAL_DIR, progress=True, listeners=(), alert_thresholds=None, client=None,
+         journal_dir=DEFAULT_JOURNAL_DIR, progress=True, show_output=False, listeners=(), alert_thresholds=None,
+         client=None,
          scheduler=None):
     """Search `space` for the parameters that give `objective(params)` its best score.
 
@@ -41,6 +48,8 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     that journal up to `trials` in all. `trial_timeout` (seconds) and
     `trial_memory` (bytes, or a size such as "500MB") stop a single trial that
     runs too long or grows its worker too much; they need worker processes.
+    What a trial prints is kept on it (`trial.output`, its last lines);
+    ``show_output=True`` also shows it under the progress as each trial ends.
     `progress` is "auto" (True: a live widget panel in a notebook, a text line
     elsewhere), "widget", "text" or False; `alert_thresholds` overrides
     attributes of `alerts.AlertRules`.
@@ -49,6 +58,11 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     `distributed.Client`), or `scheduler` (an address such as
     "tcp://10.0.0.5:8786"), or else the active default Client, or else a
     LocalCluster started for this run; `jobs` then caps the trials in flight.
+
+    ``background=True`` returns a `RunHandle` as soon as the search has
+    started and runs it on its own thread: the notebook stays free, and the
+    handle (or the panel's buttons) stops, pauses or extends it;
+    ``handle.result()`` returns this TuneResult when it ends.
     """
     if not callable(objective):
         raise ConfigError(f"objective must be callable as objective(params), {expected('a function', objective)}")
@@ -76,6 +90,9 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
         raise ConfigError(f"cv must be at least 2 folds, got {cv}")
     if progress not in (True, False, None, "auto", "widget", "text"):
         raise ConfigError(f"progress must be True, False, 'auto', 'widget' or 'text', got {progress!r}")
+    if show_output and not progress:
+        raise ConfigError("show_output shows what trials print under the progress view, which quiet/progress=False "
+                          "turns off; drop one of them")
     if data is not None and (not isinstance(data, (tuple, list)) or len(data) != 2):
         raise ConfigError(f"data must be a pair (X, y), {expected('(X, y)', type(data).__name__)}")
 
@@ -93,35 +110,34 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     started_at = time.time()
     executor = make_executor(backend, n_workers, client=client, scheduler=scheduler)
     executor.connect()  # a wrong scheduler address fails here, before the journal is touched
-    journal_obj = None
+    payload = SearchPayload(objective=objective, data=tuple(data) if data is not None else None,
+                            cv=cv, scoring=scoring, maximize=maximize, seed=seed, seed_globals=backend != "threads")
+    views = list(listeners)
+    if progress:
+        from .views import make_search_view
+        views.append(make_search_view(progress, show_output=show_output))
+    rules = StopRules(trials, timeout, patience, target, maximize, trial_timeout, trial_memory)
     try:
+        if executor.pickles:   # before the journal is touched: a failed start must not move it aside
+            check_shippable(payload, getattr(objective, "namespace", None))
         journal_obj, previous, notes = _open_journal(journal, journal_dir, name, dims, maximize, resume)
-        for trial in previous:
-            if trial.state in ("complete", "pruned"):
-                strat.tell(trial.params, -trial.value if maximize else trial.value)
-        for params, score in known:
-            strat.tell(params, -score if maximize else score)
-        done = [trial.params for trial in previous]
-        strat.enqueue(point for point in start if point not in done)  # a resumed run does not redo them
-
-        payload = SearchPayload(objective=objective, data=tuple(data) if data is not None else None,
-                                cv=cv, scoring=scoring, maximize=maximize, seed=seed,
-                                seed_globals=backend != "threads")
-        views = list(listeners)
-        if progress:
-            from .views import make_search_view
-            views.append(make_search_view(progress))
-        search = Search(payload=payload, strategy=strat, executor=executor,
-                        rules=StopRules(trials, timeout, patience, target, maximize, trial_timeout, trial_memory),
-                        journal=journal_obj, previous=previous, listeners=views, prune=data is not None,
-                        alert_rules=alert_rules)
-        search.run()
+        try:
+            for trial in previous:
+                if trial.state in ("complete", "pruned"):
+                    strat.tell(trial.params, -trial.value if maximize else trial.value)
+            for params, score in known:
+                strat.tell(params, -score if maximize else score)
+            done = [trial.params for trial in previous]
+            strat.enqueue(point for point in start if point not in done)  # a resumed run does not redo them
+            search = Search(payload=payload, strategy=strat, executor=executor, rules=rules, journal=journal_obj,
+                            previous=previous, listeners=views, prune=data is not None, alert_rules=alert_rules)
+            search.run()
+        finally:
+            if journal_obj is not None:
+                journal_obj.close()
     except BaseException:
-        executor.shutdown(kill=True)  # idempotent; covers failures before the loop (journal, sharing)
+        executor.shutdown(kill=True)  # idempotent: covers what fails before the run owns the executor
         raise
-    finally:
-        if journal_obj is not None:
-            journal_obj.close()
     notes.extend(getattr(executor, "notes", ()))
     if known:
         notes.append(f"the optimizer started from {len(known)} known trial(s) scored before (not rerun, not counted)")

@@ -1,0 +1,58 @@
+"""What trials print is kept on the trial, bounded, and shown only when asked (issue: hardening, finding 8)."""
+import pytest
+
+from mlestar_nb.executors.local import LokyExecutor
+
+NOISY = """
+_ = [print(f"epoch {i} loss {1 / (i + 1):.4f}") for i in range(5000)]
+import sys
+print("last words", file=sys.stderr)
+x
+"""
+
+
+@pytest.mark.parametrize("backend", ["loky", "threads", "sequential"])
+def test_a_trial_that_prints_5000_lines_does_not_flood_the_cell(ns, capfd, backend):
+    LokyExecutor.close_warm_pools()   # workers started inside capfd write to its capture, as a kernel's would
+    result = ns.run_cell_magic("mlestar_tune", f"--space {{'x': (0.0, 1.0)}} --trials 3 --jobs 2 "
+                                               f"--backend {backend} --view text --seed 0", NOISY)
+    out, err = capfd.readouterr()
+    assert "epoch" not in out + err and len((out + err).splitlines()) < 20
+    lines = result.trials[0].output.splitlines()
+    assert lines[0] == "... (4981 earlier line(s) not kept)"
+    assert lines[-2] == "epoch 4999 loss 0.0002" and lines[-1] == "last words" and len(lines) == 21
+    assert "3 trial(s) printed output, kept on trial.output" in repr(result)
+
+
+def test_show_output_prints_the_last_lines_of_each_trial_and_quiet_refuses_it(ns, capsys):
+    from IPython.core.error import UsageError
+
+    ns.run_cell_magic("mlestar_tune", "--space {'x': (0.0, 1.0)} --trials 2 --backend sequential --view text "
+                                      "--show-output", NOISY)
+    out = capsys.readouterr().out
+    assert out.count("[trial 0] epoch") == 19 and "[trial 1] last words" in out
+    assert "epoch 4980 " not in out   # only the last lines, never the flood
+    with pytest.raises(UsageError, match="show_output shows what trials print under the progress view"):
+        ns.run_cell_magic("mlestar_tune", "--space {'x': (0.0, 1.0)} --trials 2 --quiet --show-output", "x")
+
+
+def test_the_notebooks_own_output_is_not_captured_by_trials_on_threads(ns, capsys):
+    """On the threads backend a trial's capture must not swallow what the kernel's thread prints meanwhile."""
+    import threading
+    import time
+
+    seen = []
+
+    def kernel_prints():
+        for _ in range(5):
+            print("from the kernel")
+            time.sleep(0.05)
+        seen.append(True)
+
+    printer = threading.Thread(target=kernel_prints)
+    printer.start()
+    ns.run_cell_magic("mlestar_tune", "--space {'x': (0.0, 1.0)} --trials 4 --jobs 2 --backend threads --quiet",
+                      "import time\nprint('from a trial')\ntime.sleep(0.1)\nx")
+    printer.join()
+    out = capsys.readouterr().out
+    assert out.count("from the kernel") == 5 and "from a trial" not in out
