@@ -189,9 +189,10 @@ class PanelView:
             if self._control is not None:
                 self._offer_controls(self._control, snap)
             self._handle = display(self._bundle(snap), raw=True, display_id=True)
-        if event == "end":
+        if event == "end" and self._control_buttons:
             for button in self._control_buttons:
                 button.disabled = True
+            self.action_note.value = ""
         self._log.extend(self.model.log(event, snap))
         now = time.monotonic()
         if event != "end" and now - self._last < self.min_interval:
