@@ -1,4 +1,5 @@
 """Checks every public function shares: each says what it expected and what it got."""
+import difflib
 import numbers
 
 from .errors import ConfigError, expected
@@ -30,3 +31,20 @@ def workers(jobs, backend):
     if jobs is None:
         return None if backend == "dask" else available_cores()
     return positive_int("jobs", jobs)
+
+
+def valid_scoring(value):
+    """A scikit-learn scorer name (or callable) checked before anything runs: a typo would fail every fit."""
+    if value is None or callable(value):
+        return value
+    from sklearn.metrics import get_scorer, get_scorer_names
+
+    try:
+        get_scorer(value)
+    except (ValueError, TypeError):
+        names = get_scorer_names()
+        close = difflib.get_close_matches(str(value), names, n=3) or [n for n in names if str(value).lower() in n][:3]
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ConfigError(f"unknown scoring {value!r}{hint}; use a scikit-learn scorer name such as accuracy, "
+                          "roc_auc, r2 or neg_mean_squared_error") from None
+    return value
