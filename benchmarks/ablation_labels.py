@@ -40,14 +40,15 @@ def main():
                     counts[(model, component, role, repeats)][result[component].label] += 1
     rows = []
     for (model, component, role, repeats), labels in sorted(counts.items()):
-        before = collections.Counter({("none" if k == "unclear" else k): 0 for k in labels})
+        before = collections.Counter()
         for label, n in labels.items():
             before["none" if label == "unclear" else label] += n
         rows.append({"pipeline": model, "component": component, "truth": role, "repeats": repeats,
                      "labels": dict(labels.most_common()), "labels_before": dict(before.most_common())})
-    print(json.dumps({"seeds": args.seeds, "rows_per_study": args.rows, "cv": 5, "wall_s": round(time.time() - started, 1),
-                      "load_average": os.getloadavg(), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-                      "python": platform.python_version(), "results": rows}))
+    print(json.dumps({"seeds": args.seeds, "rows_per_study": args.rows, "cv": 5,
+                      "wall_s": round(time.time() - started, 1), "load_average": os.getloadavg(),
+                      "machine": f"{platform.machine()}, {os.cpu_count()} cores", "python": platform.python_version(),
+                      "results": rows}))
     print("\n| component (pipeline, truth) | repeats | before | now |\n|---|---|---|---|")
     for row in rows:
         print(f"| {row['component']} ({row['pipeline']}, {row['truth']}) | {row['repeats']} | "

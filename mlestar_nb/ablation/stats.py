@@ -14,7 +14,7 @@ difference ``d`` cancels the luck of the split. Over n such pairs:
 - the label combines that evidence with the size of the effect relative to the
   baseline's own fold-to-fold spread (see `label` and docs/ablation.md). No
   evidence yet is not evidence of no effect: a difference that is not
-  significant is "none" only when its confidence interval rules out a high
+  significant is "none" only when its confidence interval rules out a medium
   effect, and "unclear" otherwise, with the repeats that would settle it.
 """
 import math
@@ -25,7 +25,7 @@ HIGH_ALPHA = 0.01     # ... and for "high"
 HIGH_EFFECT = 1.0     # |delta| / spread for "high": at least one baseline standard deviation
 MEDIUM_EFFECT = 0.3   # ... for "medium"
 MIN_EFFECT = 0.1      # below this a significant difference is still "none": too small to matter
-NONE_BOUND = HIGH_EFFECT  # "none" without significance: the 95 % CI of delta stays within this many spreads
+NONE_BOUND = MEDIUM_EFFECT  # "none" without significance: the 95 % CI of delta stays within this many spreads
 MAX_REPEATS = 100     # beyond this, "more repeats" is not advice
 LABELS = ("high", "medium", "low", "unclear", "none", "harmful", "n/a", "failed")
 
@@ -65,7 +65,7 @@ def label(delta, p_value, spread, tolerance=0.0, ci=None):
     when smaller than MIN_EFFECT baseline standard deviations. Not
     significant: "none" only when the 95 % confidence interval of delta (`ci`,
     its half width) lies within NONE_BOUND standard deviations, so that no
-    high effect is plausible; otherwise "unclear": the measured
+    medium or high effect is plausible; otherwise "unclear": the measured
     effect may be real, and more repeats would tell. "n/a" when a nonzero
     delta has no p-value to judge it by (a single pair, or repeats that
     measured no noise); "failed" when no pair completed.

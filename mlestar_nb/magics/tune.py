@@ -43,8 +43,8 @@ class TuneMagics(Magics):
               "the cell or its data's shapes changed since the journal began)")
     @argument("--force", action="store_true", help="with --resume: continue even though the cell or its data "
               "changed (the journal then mixes both objectives' scores)")
-    @argument("--journal-dir", metavar="DIR", default=".mlestar",
-              help="folder of the journals (.mlestar, in the working directory)")
+    @argument("--journal-dir", metavar="DIR",
+              help="folder of the journals (default: .mlestar, in the working directory)")
     @argument("--no-journal", action="store_true",
               help="keep no journal (nothing to --resume; for a read-only folder, or a throwaway run)")
     @data_options
@@ -101,8 +101,8 @@ class TuneMagics(Magics):
             surrogate=args.surrogate, initial=args.initial, start=start, jobs=args.jobs, backend=args.backend,
             scheduler=args.scheduler, timeout=args.timeout, patience=args.patience, target=args.target,
             seed=args.seed, name=args.name or _cell_name(source, dims), resume=args.resume, force=args.force,
-            journal=not args.no_journal, journal_dir=args.journal_dir, data=data, cv=args.cv,
-            scoring=args.scoring, trial_timeout=args.trial_timeout, trial_memory=args.trial_memory,
+            journal=not args.no_journal, journal_dir=args.journal_dir, data=data, cv=args.cv, scoring=args.scoring,
+            trial_timeout=args.trial_timeout, trial_memory=args.trial_memory,
             progress=False if args.quiet else args.view,
         )
         store(user_ns, args.out, result)

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import types
 
 from ..errors import ConfigError
 
@@ -153,11 +152,11 @@ def known_journals(directory):
 
 # -- what the trials of a journal were scored with ---------------------------------------------------------
 def fingerprint(objective, data=None):
-    """The objective's code and the shapes of its data, for the header: a resume checks both.
+    """The cell's code and the shapes of the data, for the header: a resume checks both.
 
     A cell's code is compared as its syntax tree, so comments and blank lines
-    are not changes; a function's as its compiled code. Shapes are those of
-    `data` and of the arrays and frames a cell reads from the notebook.
+    are not changes. Shapes are those of `data` and of the arrays and frames a
+    cell reads from the notebook.
     """
     inputs = dict(getattr(objective, "namespace", None) or {})
     if data is not None:
@@ -189,27 +188,13 @@ def _dims(shape):
 
 
 def _code_digest(objective):
+    """A cell's code as the digest of its syntax tree; None for a function (its code is not compared: a script
+    that resumes a crashed search may well pass a function of its own that computes the same)."""
     source = getattr(objective, "source", None)
-    if isinstance(source, str):
-        try:
-            text = ast.dump(ast.parse(source))
-        except SyntaxError:
-            text = source
-    elif isinstance(getattr(objective, "__code__", None), types.CodeType):
-        text = _code_text(objective.__code__)
-    else:
+    if not isinstance(source, str):
         return None
+    try:
+        text = ast.dump(ast.parse(source))
+    except SyntaxError:
+        text = source
     return hashlib.sha1(text.encode()).hexdigest()[:16]
-
-
-def _code_text(code):
-    """Compiled code as stable text (sets sorted: their order changes with the hash seed from run to run)."""
-    consts = []
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            consts.append(_code_text(const))
-        elif isinstance(const, frozenset):
-            consts.append(sorted(map(repr, const)))
-        else:
-            consts.append(repr(const))
-    return repr((code.co_code, consts, code.co_names))

@@ -36,7 +36,7 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     `scoring`. Scores are maximized unless ``minimize=True``. Every finished
     trial is appended to ``journal_dir/name.jsonl``; ``resume=True`` continues
     that journal up to `trials` in all, and refuses a journal begun by another
-    objective (its code or its data's shapes changed) unless ``force=True``.
+    cell, or on data of other shapes, unless ``force=True``.
     `trial_timeout` (seconds) and `trial_memory` (bytes, or a size such as
     "500MB") stop a single trial that runs too long or grows its worker too
     much; they need worker processes.
@@ -105,7 +105,8 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     try:
         header = {"name": name, "space": space_to_json(dims), "direction": "maximize" if maximize else "minimize",
                   "objective": fingerprint(objective, data)}
-        journal_obj, previous, notes = _open_journal(journal, journal_dir, header, dims, resume, force)
+        journal_obj, previous, notes = _open_journal(journal, journal_dir or DEFAULT_JOURNAL_DIR, header, dims, resume,
+                                                     force)
         if len(previous) >= trials:
             notes.append(f"the journal already holds {len(previous)} finished trials, at or over the budget of "
                          f"{trials}: nothing new was run; raise --trials to continue")
