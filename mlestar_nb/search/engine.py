@@ -294,7 +294,7 @@ class Search:
             "wall_s": wall,
             "startup_s": self.dispatcher.startup_s,
             "worker_utilization": min(1.0, busy / (self.executor.n_workers * wall)),
-            "success_rate": len(succeeded) / len(finished) if finished else 0.0,
+            "success_rate": len(succeeded) / len(finished) if finished else None,   # None: nothing finished
             "proposals": proposer.asks if proposer else 0,
             "proposal_s_total": proposer.ask_seconds if proposer else 0.0,
             "proposal_ms_mean": proposer.ask_ms_mean if proposer else 0.0,

@@ -15,7 +15,7 @@ from skopt.utils import cook_estimator
 from skopt.learning.gaussian_process.kernels import Sum, WhiteKernel
 
 from ...errors import ConfigError
-from ..space import plain_point, to_skopt
+from ..space import decode_point, encode_point, to_skopt
 from .base import Strategy
 
 SURROGATES = ("GP", "RF", "ET", "GBRT")
@@ -51,7 +51,7 @@ class BayesSearch(Strategy):
         self._asked += 1
         if self._asked <= self.n_initial or not observed:
             values = self._space.rvs(n_samples=1, random_state=self._rng)[0]
-            return plain_point(self.names, values)
+            return decode_point(self.dims, values)
         return self._model_point(observed, list(pending))
 
     def _model_point(self, observed, pending):
@@ -64,10 +64,10 @@ class BayesSearch(Strategy):
             acq_optimizer_kwargs=ACQ_OPTIMIZER_KWARGS,
             random_state=int(self._rng.randint(2**31 - 1)),
         )
-        xs = [[p[n] for n in self.names] for p, _ in observed]
+        xs = [encode_point(self.dims, p) for p, _ in observed]
         ys = [loss for _, loss in observed]
         lie = min(ys)
-        xs += [[p[n] for n in self.names] for p in pending]
+        xs += [encode_point(self.dims, p) for p in pending]
         ys += [lie] * len(pending)
         with warnings.catch_warnings():
             # skopt warns when a discrete space makes it re-propose a known point
@@ -76,7 +76,7 @@ class BayesSearch(Strategy):
             values = optimizer.ask()
         if self.surrogate == "GP":
             self._remember_kernel(optimizer.models[-1])
-        return plain_point(self.names, values)
+        return decode_point(self.dims, values)
 
     def _estimator(self):
         seed = int(self._rng.randint(2**31 - 1))
