@@ -163,11 +163,15 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
         notes.append(f"{search.stopped_running} running trial(s) were stopped by the interrupt and not recorded")
     if search.stop_reason == "grid exhausted":
         notes.append(f"the grid has {len(search.trials)} points, fewer than the budget of {trials}")
+    metrics = {**search.metrics(len(previous)), "known_trials": len(known), "budget": trials, "seed": seed,
+               "started_at": started_at, "host": platform.node()}
+    if metrics["proposals_fallback"]:
+        notes.append(f"{metrics['proposals_fallback']} point(s) were random draws: workers took points faster than "
+                     "the Bayesian model could make them (docs/bayes.md); --strategy bayes always waits for the model")
     result = TuneResult(
         name=name, direction="maximize" if maximize else "minimize", strategy=strat.name, space=dims,
         trials=search.trials, status=search.status, stop_reason=search.stop_reason,
-        metrics={**search.metrics(len(previous)), "known_trials": len(known), "budget": trials, "seed": seed,
-                 "started_at": started_at, "host": platform.node()},
+        metrics=metrics,
         journal_path=journal_obj.path if journal_obj else None,
         notes=notes, alerts=list(alert_rules.alerts), error=search.error,
         resources=search.monitor.history, payload=payload,

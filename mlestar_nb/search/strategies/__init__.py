@@ -10,17 +10,26 @@ STRATEGIES = ("auto", "bayes", "random", "grid")
 
 
 def make_strategy(name, dims, *, budget, seed=None, surrogate="GP", n_initial=None):
-    """Build the strategy the user asked for; 'auto' picks grid when the whole grid fits the budget."""
+    """Build the strategy the user asked for.
+
+    'auto' picks grid when the whole grid fits the budget, else bayes, whose points
+    random draws may stand in for when workers take points faster than the model can
+    make them even at its cheapest (docs/bayes.md says when; the result counts them).
+    """
     if name not in STRATEGIES:
         raise ConfigError(f"unknown strategy {name!r}; use one of {', '.join(STRATEGIES)}")
+    chosen = name
     if name == "auto":
         size = grid_size(dims)
-        name = "grid" if size is not None and size <= budget else "bayes"
-    if name == "grid":
+        chosen = "grid" if size is not None and size <= budget else "bayes"
+    if chosen == "grid":
         return GridSearch(dims, seed=seed, budget=budget)
-    if name == "random":
+    if chosen == "random":
         return RandomSearch(dims, seed=seed)
-    return BayesSearch(dims, seed=seed, surrogate=surrogate, n_initial=n_initial)
+    bayes = BayesSearch(dims, seed=seed, surrogate=surrogate, n_initial=n_initial)
+    if name == "auto":
+        bayes.fallback = RandomSearch(dims, seed=None if seed is None else seed + 1)
+    return bayes
 
 
 __all__ = ["Strategy", "BayesSearch", "GridSearch", "RandomSearch", "make_strategy", "STRATEGIES", "SURROGATES"]
