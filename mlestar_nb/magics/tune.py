@@ -7,6 +7,8 @@ from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..errors import ConfigError
 from ..search.cell import CellObjective, check_cell
+from ..search.conditional import optional_names
+from ..search.fidelity import parse_fidelity_text
 from ..search.space import parse_space, space_to_json
 from ..search.strategies import STRATEGIES, SURROGATES
 from .common import (IN_KERNEL, check_identifiers, data_options, dict_option, extract_inline_dict, parse_line,
@@ -43,6 +45,13 @@ class TuneMagics(Magics):
               "the cell or its data's shapes changed since the journal began)")
     @argument("--force", action="store_true", help="with --resume: continue even though the cell or its data "
               "changed (the journal then mixes both objectives' scores)")
+    @argument("--fidelity", metavar="NAME=LOW..HIGH", help="a progressive budget (asynchronous successive halving): "
+              "each trial binds NAME to its rung's budget (e.g. epochs=3..81, n_samples=0.1..1.0); configurations "
+              "in the top 1/eta of a rung go on to the next; only full-budget trials can be the best; a cell that "
+              "reads `previous` continues from its configuration's last rung (docs/architecture_search.md)")
+    @argument("--eta", type=float, metavar="ETA", help="with --fidelity: the reduction factor between rungs (3)")
+    @argument("--budget-total", type=float, metavar="B",
+              help="with --fidelity: start no trial that would take the budget spent past B")
     @argument("--journal-dir", metavar="DIR",
               help="folder of the journals (default: .mlestar, in the working directory)")
     @argument("--no-journal", action="store_true",
@@ -94,14 +103,17 @@ class TuneMagics(Magics):
             raise ConfigError("missing --space: name a dict variable or write one inline, "
                               "e.g. --space {'alpha': (0.01, 1.0)}")
         dims = parse_space(space)
-        provided = list(dims) + ["params"]
+        fidelity = None if args.fidelity is None else parse_fidelity_text(args.fidelity)
+        defaults = optional_names(dims, fidelity)
+        provided = list(dims) + ["params"] + list(fidelity or ()) + list(defaults)
         source, analysis = prepare_cell(self.shell, cell, provided)
         shipped = check_cell(analysis, user_ns, provided=provided, objective_name=args.objective,
                              shell_names=self.shell.user_ns_hidden,
                              fix="define it in an earlier cell or add it to the space")
         data = None if args.data is None else tuple(resolve_names(user_ns, args.data, "--data"))
         start = None if args.start is None else resolve_names(user_ns, [args.start], "--start", "best_so_far")[0]
-        objective = CellObjective(source, shipped, objective_name=args.objective, isolate=args.backend in IN_KERNEL)
+        objective = CellObjective(source, shipped, objective_name=args.objective, isolate=args.backend in IN_KERNEL,
+                                  defaults=defaults)
         result = tune(
             objective, space, trials=args.trials, minimize=args.minimize, strategy=args.strategy,
             surrogate=args.surrogate, initial=args.initial, start=start, jobs=args.jobs, backend=args.backend,
@@ -110,17 +122,20 @@ class TuneMagics(Magics):
             journal=not args.no_journal, journal_dir=args.journal_dir, data=data, cv=args.cv, scoring=args.scoring,
             trial_timeout=args.trial_timeout, trial_memory=args.trial_memory,
             progress=False if args.quiet else args.view, show_output=args.show_output, background=args.background,
+            fidelity=fidelity, eta=args.eta, budget_total=args.budget_total,
         )
         store(user_ns, args.out, result)
         if args.apply:
-            self._apply(source, result)
+            self._apply(source, result, {k: v for k, v in defaults.items()
+                                         if not k.startswith("previous") or objective.reads_previous})
         return result
 
-    def _apply(self, source, result):
+    def _apply(self, source, result, defaults):
         if result.best_params is None:
             print("--apply: no trial completed, so the notebook was left as it was")
             return
         user_ns = self.shell.user_ns
+        user_ns.update(defaults)        # a conditional parameter the best trial lacks is None, as in the trials
         user_ns.update(result.best_params)
         user_ns["params"] = dict(result.best_params)
         try:

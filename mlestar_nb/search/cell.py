@@ -345,11 +345,16 @@ class CellObjective:
     threads, another trial's. Worker processes get their own copies anyway.
     """
 
-    def __init__(self, source, namespace, objective_name=None, isolate=False):
+    def __init__(self, source, namespace, objective_name=None, isolate=False, defaults=None):
         self.source = source
         self.namespace = dict(namespace)
         self.objective_name = objective_name
         self.isolate = isolate
+        # names a trial may leave unset, bound to these values first: a conditional space's inactive parameters
+        # (None), and `previous` with a progressive budget (search/continuation.py)
+        self.defaults = dict(defaults or {})
+        self.reads_previous = "previous" in self.defaults and any(
+            isinstance(node, ast.Name) and node.id == "previous" for node in ast.walk(ast.parse(source)))
         self._code = None
 
     def __getstate__(self):
@@ -377,19 +382,27 @@ class CellObjective:
             scope.setdefault("display", display)
         return scope
 
-    def __call__(self, params):
+    def __call__(self, params, **previous):
+        """The cell's value; called with ``previous=`` (a progressive budget's trial), a `Continued` that also
+        holds what the cell left in `previous` for the configuration's next rung."""
         body, final = self._code or self._compile()
         scope = self._scope()
+        scope.update(self.defaults)
+        scope.update(previous)
         scope.update(params)
         scope["params"] = dict(params)
         exec(body, scope)
         if self.objective_name is not None:
             if self.objective_name not in scope:
                 raise NameError(f"the cell did not set the objective variable '{self.objective_name}'")
-            return scope[self.objective_name]
-        if final is None:
-            return None
-        return eval(final, scope)
+            value = scope[self.objective_name]
+        else:
+            value = None if final is None else eval(final, scope)
+        if previous:
+            from .continuation import Continued
+
+            return Continued(value, scope.get("previous"))
+        return value
 
 
 def private_copy(value):

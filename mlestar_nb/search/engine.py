@@ -16,6 +16,7 @@ from ..live.alerts import AlertRules
 from ..live.monitor import ResourceMonitor
 from ..runs.control import Cancelled
 from ..runs.dispatch import Dispatcher, Events
+from .fidelity import WAIT
 from .proposer import Proposer, StrategyFailed, proposal_metrics
 from .result import Trial, summarize_durations
 from .trial import run_trial
@@ -36,14 +37,15 @@ class Search:
     """One run of the loop. Create, call `run()` once, read the attributes it sets."""
 
     def __init__(self, *, payload, strategy, executor, rules, journal=None, previous=(), listeners=(),
-                 prune=False, alert_rules=None, tick_s=0.5):
+                 prune=False, alert_rules=None, tick_s=0.5, halving=None):
         self.payload = payload
         self.strategy = strategy
         self.executor = executor
         self.rules = rules
         self.journal = journal
         self.trials = list(previous)
-        self.prune = prune
+        self.halving = halving           # a progressive budget's schedule (fidelity.AsyncHalving), or None
+        self.prune = prune and halving is None
         self.status = "running"
         self.stop_reason = None
         self.error = None
@@ -84,7 +86,7 @@ class Search:
                 finally:
                     self._loop_end = time.perf_counter()
                     self.proposer.close()
-            finished = self.stop_reason in (None, "budget", "grid exhausted")
+            finished = self.stop_reason in (None, "budget", "grid exhausted", "budget total")
             self.status = "completed" if finished else "stopped"
             self.stop_reason = self.stop_reason or "budget"
         except Cancelled:
@@ -115,7 +117,9 @@ class Search:
                 if deadline is not None and time.perf_counter() >= deadline:
                     self.stop_reason = "timeout"
                     break
-                point = self.proposer.take(dispatcher.check)
+                point = self._next_point(dispatcher)
+                if point is WAIT:       # the schedule waits for a running trial
+                    break
                 if point is None:
                     exhausted = True
                     break
@@ -129,13 +133,19 @@ class Search:
                     self._tick(exhausted)
                     continue
                 if exhausted and self.stop_reason is None and len(self.trials) < self.rules.budget:
-                    self.stop_reason = "grid exhausted"
+                    self.stop_reason = getattr(self.halving, "stop_reason", None) or "grid exhausted"
                 return
             wait = 0.25 if deadline is None else max(0.0, min(0.25, deadline - time.perf_counter()))
             for done in dispatcher.wait(wait):
                 self._finish(done)
             self._stop_overdue(dispatcher)
             self._tick(exhausted)
+
+    def _next_point(self, dispatcher):
+        take = lambda: self.proposer.take(dispatcher.check)  # noqa: E731
+        if self.halving is None:
+            return take()
+        return self.halving.next(take, self.rules.budget - len(self.trials) - len(self._live))
 
     def _still_to_start(self):
         return len(self.trials) + len(self._live) < self.rules.budget
@@ -152,7 +162,9 @@ class Search:
 
     def _submit(self, dispatcher, trial):
         self._live[trial.number] = trial
-        dispatcher.submit(trial.number, run_trial, trial.number, trial.params, self._prune_table(), self._limits)
+        step = () if self.halving is None else (self.halving.started(trial),)
+        dispatcher.submit(trial.number, run_trial, trial.number, trial.params, self._prune_table(), self._limits,
+                          *step)
 
     def _stop_overdue(self, dispatcher):
         """A trial stuck past --trial-timeout in code the worker cannot interrupt: restart its worker."""
@@ -179,13 +191,15 @@ class Search:
             if outcome["state"] == "usage_error":
                 raise ConfigError(outcome["error"])
             for key in ("value", "state", "start", "end", "duration", "worker", "error", "metrics",
-                        "intermediate", "warnings", "output"):
+                        "intermediate", "warnings", "output", "continued_from"):
                 if key in outcome:
                     setattr(trial, key, outcome[key])
         self._record(trial)
 
     def _record(self, trial):
         self.trials.append(trial)
+        if self.halving is not None:
+            self.halving.finished(trial)
         if trial.duration is not None:
             self._durations.append(trial.duration)
         if trial.state in ("complete", "pruned"):
@@ -193,7 +207,7 @@ class Search:
         if self.journal is not None:
             self.journal.append(trial.to_record())
         improved = self._note_best(trial)
-        if trial.state == "complete":
+        if trial.state == "complete" and self._counts(trial):
             self._since_improvement = 0 if improved else self._since_improvement + 1
         self.alert_rules.on_trial(trial, self.monitor.rss_tree())
         self.proposer.trial_finished(trial.duration)
@@ -201,12 +215,16 @@ class Search:
         self.events.publish("trial", trial=trial.to_record())
 
     def _note_best(self, trial):
-        if trial.state != "complete":
+        if trial.state != "complete" or not self._counts(trial):
             return False
         if self._best is None or (trial.value > self._best if self.rules.maximize else trial.value < self._best):
             self._best = trial.value
             return True
         return False
+
+    def _counts(self, trial):
+        """Whether a trial can be the best: with a progressive budget, only at the full budget."""
+        return self.halving is None or self.halving.counts(trial)
 
     def _check_rules(self):
         rules = self.rules
@@ -261,7 +279,7 @@ class Search:
     def snapshot(self):
         """The plain-dict state views draw (documented in docs/design.md, "Live views")."""
         counts = collections.Counter(t.state for t in self.trials)
-        done = [t for t in self.trials if t.state == "complete"]
+        done = [t for t in self.trials if t.state == "complete" and self._counts(t)]
         ordered = sorted(done, key=lambda t: t.value, reverse=self.rules.maximize)
         best = None
         if ordered:
@@ -278,8 +296,9 @@ class Search:
             "timeout": counts["timeout"], "best": best, "elapsed_s": elapsed, "eta_s": eta,
             "workers": self.executor.n_workers, "maximize": self.rules.maximize,
             "top": [{"number": t.number, "value": t.value, "params": dict(t.params)} for t in ordered[:5]],
-            "history": [(t.value, t.state) for t in self.trials],
+            "history": [(t.value, t.state if self._counts(t) else "partial") for t in self.trials],
             "resources": self.monitor.last, "alerts": [a.to_dict() for a in self.alert_rules.alerts],
+            "rungs": None if self.halving is None else self.halving.snapshot(),
         }
 
     def metrics(self, previous_count):

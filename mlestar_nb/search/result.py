@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 
 from .. import format as fmt
 from ..results import Result, new_axes, notes_html, table_html
+from .conditional import architecture
+from .fidelity import anytime_curve, rung_table
 from .space import describe, point_to_json
 
 FINISHED_STATES = ("complete", "failed", "pruned", "timeout")
@@ -30,6 +32,7 @@ class Trial:
     intermediate: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     output: str = None      # the last lines the trial printed (stdout and stderr)
+    continued_from: float = None   # a progressive budget's trial: the budget its configuration went on from
 
     def to_record(self):
         """The trial as JSON can hold it: non-finite metrics (nan, inf) as the strings "nan", "inf", "-inf"."""
@@ -67,6 +70,8 @@ class TuneResult(Result):
     # what the trials ran (objective, data, cv, scoring, seed: a `trial.SearchPayload`), so that `save()` can
     # refit the best estimator; kept in memory only, never in the journal
     payload: object = field(default=None, compare=False)
+    # a progressive budget (fidelity.Fidelity.to_json()): only trials at its full budget can be the best
+    fidelity: dict = None
 
     kind = "search"
 
@@ -82,9 +87,14 @@ class TuneResult(Result):
     def completed_trials(self):
         return [t for t in self.trials if t.state == "complete"]
 
+    def counts(self, trial):
+        """Whether a trial can be the best: completed, and with a progressive budget, at the full budget."""
+        return trial.state == "complete" and (self.fidelity is None or
+                                              trial.params.get(self.fidelity["name"]) == self.fidelity["budgets"][-1])
+
     @property
     def best_trial(self):
-        done = self.completed_trials
+        done = [t for t in self.trials if self.counts(t)]
         if not done:
             return None
         pick = max if self.maximize else min
@@ -105,16 +115,17 @@ class TuneResult(Result):
         best, out = None, []
         better = (lambda a, b: a > b) if self.maximize else (lambda a, b: a < b)
         for trial in sorted(self.trials, key=lambda t: t.end or 0):
-            if trial.state == "complete" and (best is None or better(trial.value, best)):
+            if self.counts(trial) and (best is None or better(trial.value, best)):
                 best = trial.value
             out.append(best)
         return out
 
     def _frame(self):
         rows = []
+        names = list(self.space) + list(dict.fromkeys(k for t in self.trials for k in t.params if k not in self.space))
         for t in self.trials:
             row = {"number": t.number, "value": t.value, "state": t.state}
-            row.update({f"param_{k}": v for k, v in t.params.items()})
+            row.update({f"param_{k}": t.params.get(k) for k in names})   # None (empty) where a parameter was inactive
             row.update(duration=t.duration, start=t.start, end=t.end, worker=t.worker, error=t.error)
             row.update({f"metric_{k}": v for k, v in t.metrics.items()})
             rows.append(row)
@@ -140,6 +151,67 @@ class TuneResult(Result):
         return ax
 
     plot = plot_convergence
+
+    # -- a progressive budget, and architectures -----------------------------------------------------------
+    @property
+    def rungs(self):
+        """Per rung of a progressive budget: budget, trials, complete, promoted, and the Spearman correlation of
+        scores with the next rung (`pairs` configurations ran at both), with a note when it is low; None without
+        a fidelity."""
+        return None if self.fidelity is None else rung_table(self.trials, self.fidelity, self.maximize)
+
+    def anytime(self):
+        """[(cumulative budget spent, best full-budget score so far)] after each trial, in finishing order."""
+        if self.fidelity is None:
+            return [(float(i), best) for i, best in enumerate(self.best_so_far(), 1)]
+        return anytime_curve(self.trials, self.fidelity, self.maximize)
+
+    @property
+    def budget_spent(self):
+        curve = self.anytime()
+        return curve[-1][0] if curve else 0.0
+
+    def plot_anytime(self, ax=None):
+        """The best full-budget score against the cumulative budget spent; returns the matplotlib Axes."""
+        ax = new_axes(ax, (6, 3.5))
+        curve = [(spent, best) for spent, best in self.anytime() if best is not None]
+        if curve:
+            xs, ys = zip(*curve)
+            ax.step(xs, ys, where="post", color="tab:orange", marker="o", markersize=3)
+        what = f"cumulative {self.fidelity['name']}" if self.fidelity else "trials"
+        ax.set_xlabel(f"budget spent ({what})")
+        ax.set_ylabel("best full-budget score" if self.fidelity else "best score")
+        ax.set_title(f"{self.name}: anytime performance")
+        return ax
+
+    @property
+    def best_architecture(self):
+        """For a space with per-layer parameters: the best trial's depth and per-layer values, and `parameters`,
+        the dense network's weight count when the search had --data (else None); None without per-layer
+        parameters."""
+        data = self.payload.data if self.payload is not None else None
+        return architecture(self.space, self.best_params, data)
+
+    def _budget_lines(self):
+        lines = []
+        if self.fidelity is not None:
+            rows = self.rungs
+            name = self.fidelity["name"]
+            parts = [f"{r['budget']:g}: {r['trials']}" + (f" -> {r['promoted']} on" if r["promoted"] is not None
+                                                          else "") for r in rows]
+            lines.append(f"  rungs ({name}): " + ", ".join(parts))
+            configs = rows[0]["trials"]
+            full = configs * self.fidelity["budgets"][-1]
+            if full:
+                lines.append(f"  budget spent {self.budget_spent:g} {name}, {self.budget_spent / full:.0%} of running "
+                             f"its {configs} configurations at the full budget ({full:g})")
+            lines.extend(f"  note: {r['note']}" for r in rows if r["note"])
+        shape = self.best_architecture
+        if shape:
+            weights = shape.get("parameters")
+            lines.append("  best architecture: " + fmt.params({k: v for k, v in shape.items() if k != "parameters"})
+                         + (f" ({weights:,} weights)" if weights else ""))
+        return lines
 
     def _counts(self):
         counts = {}
@@ -182,6 +254,7 @@ class TuneResult(Result):
         printed = [t for t in self.trials if t.output]
         if printed:
             lines.append(f"  {len(printed)} trial(s) printed output, kept on trial.output (the last lines of each)")
+        lines.extend(self._budget_lines())
         lines.extend(f"  alert [{a.kind}]: {a.message}" for a in self.alerts)
         lines.extend(f"  note: {n}" for n in self.notes)
         return lines
@@ -202,12 +275,13 @@ class TuneResult(Result):
         if self.best_trial is not None:
             best = (f"<div>best score <b>{self.best_score:.6g}</b> with "
                     f"<code>{html.escape(repr(self.best_params))}</code></div>")
-        return (f"{head}<div>{' · '.join(facts)}</div>{best}<div style='color:#666'>space: {space}</div>"
+        budget = "".join(f"<div>{html.escape(line.strip())}</div>" for line in self._budget_lines())
+        return (f"{head}<div>{' · '.join(facts)}</div>{best}{budget}<div style='color:#666'>space: {space}</div>"
                 + table_html(["trial", "score", "state", "params", "seconds"], rows)
                 + notes_html(self.notes, self.alerts))
 
     def top_trials(self, n=5):
-        done = self.completed_trials
+        done = [t for t in self.trials if self.counts(t)]
         return sorted(done, key=lambda t: t.value, reverse=self.maximize)[:n]
 
 

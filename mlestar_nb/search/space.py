@@ -8,6 +8,9 @@ space. Categorical choices that skopt cannot take as labels (dicts and lists,
 which are unhashable; None mixed with strings; 1 beside True, which hash alike;
 objects such as estimators) become a `Choices` dimension: skopt sees their
 indices, and `decode_point`/`encode_point` translate at the strategy's edge.
+A dict value is a conditional (``{"when": ..., "space": ...}``) or per-layer
+(``{"per": ..., "space": ...}``) dimension: conditional.py parses it and lays the
+space out flat for the strategies.
 """
 import copy
 import itertools
@@ -19,6 +22,8 @@ import numbers
 from skopt.space import Categorical, Dimension, Integer, Real, Space
 
 from ..errors import ConfigError
+from .conditional import STRUCTURED, Structure, base_of, check_structure, conditions_of, is_structured, \
+    parse_structured, per_layer_of
 
 PRIORS = {"uniform", "log-uniform"}
 
@@ -43,7 +48,9 @@ def parse_space(spec):
                               f"name it e.g. '{name}_' and pass it on where it goes (e.g. reg_{name}={name}_)")
         if name == "params":
             raise ConfigError("'params' is reserved (it holds the whole dict of a trial); rename that key")
-        dims[name] = _dimension(name, value)
+        dims[name] = parse_structured(name, value, _dimension) if isinstance(value, dict) else _dimension(name, value)
+    if is_structured(dims):
+        check_structure(dims)
     return dims
 
 
@@ -148,13 +155,20 @@ def to_skopt(dims):
 
 
 def is_discrete(dims):
-    return all(isinstance(d, (Integer, Categorical)) for d in dims.values())
+    return all(isinstance(base_of(d), (Integer, Categorical)) for d in dims.values())
 
 
-def grid_size(dims):
-    """Number of points of the full grid, or None when a dimension is continuous."""
+def continuous_names(dims):
+    return [name for name, d in dims.items() if not isinstance(base_of(d), (Integer, Categorical))]
+
+
+def grid_size(dims, limit=None):
+    """Number of points of the full grid, or None when a dimension is continuous. A structured space's grid
+    holds each configuration once (inactive values absent); it is counted up to `limit` + 1."""
     if not is_discrete(dims):
         return None
+    if is_structured(dims):
+        return sum(1 for _ in itertools.islice(Structure(dims).grid_points(), None if limit is None else limit + 1))
     return math.prod(_grid_values_count(d) for d in dims.values())
 
 
@@ -166,6 +180,8 @@ def _grid_values_count(dim):
 
 def grid_points(dims):
     """Every point of an all-discrete space, as plain-Python dicts, in a fixed order."""
+    if is_structured(dims):
+        return Structure(dims).grid_points()
     axes = []
     for dim in dims.values():
         if isinstance(dim, Integer):
@@ -214,16 +230,44 @@ def _same_choice(choice, value):
 
 
 def space_to_json(dims):
-    """A JSON-able description; equal spaces give equal descriptions."""
-    out = {}
-    for name, dim in dims.items():
-        if isinstance(dim, Categorical):
-            out[name] = {"type": "categorical", "categories": [jsonable(c) for c in choices_of(dim)]}
-        elif isinstance(dim, Integer):
-            out[name] = {"type": "integer", "low": int(dim.low), "high": int(dim.high), "prior": dim.prior}
-        else:
-            out[name] = {"type": "real", "low": float(dim.low), "high": float(dim.high), "prior": dim.prior}
-    return out
+    """A JSON-able description; equal spaces give equal descriptions (`space_from_json` undoes it)."""
+    return {name: _dimension_json(dim) for name, dim in dims.items()}
+
+
+def _dimension_json(dim):
+    if isinstance(dim, STRUCTURED):
+        layers = per_layer_of(dim)
+        inner = _dimension_json(base_of(dim))
+        if layers is not None:
+            inner = {"type": "per_layer", "per": layers.depth, "space": inner}
+        if conditions_of(dim):
+            inner = {"type": "conditional", "when": [c.text for c in conditions_of(dim)], "space": inner}
+        return inner
+    if isinstance(dim, Categorical):
+        return {"type": "categorical", "categories": [jsonable(c) for c in choices_of(dim)]}
+    if isinstance(dim, Integer):
+        return {"type": "integer", "low": int(dim.low), "high": int(dim.high), "prior": dim.prior}
+    return {"type": "real", "low": float(dim.low), "high": float(dim.high), "prior": dim.prior}
+
+
+def space_from_json(described):
+    """The space dict a user would write for a `space_to_json` description (objects among the choices come back
+    as their repr)."""
+    return {name: _spec_from_json(info) for name, info in described.items()}
+
+
+def _spec_from_json(info):
+    kind = info["type"]
+    if kind == "conditional":
+        spec = _spec_from_json(info["space"])
+        for condition in reversed(info["when"]):
+            spec = {"when": condition, "space": spec}
+        return spec
+    if kind == "per_layer":
+        return {"per": info["per"], "space": _spec_from_json(info["space"])}
+    if kind == "categorical":
+        return list(info["categories"])
+    return (info["low"], info["high"], info["prior"])
 
 
 def jsonable(value):
@@ -239,71 +283,122 @@ def _same_json(a, b):
 
 
 def point_to_json(point):
-    return {name: jsonable(v) for name, v in point.items()}
+    """A trial's parameters as JSON holds them; a per-layer list (of plain values) stays a list."""
+    return {name: [jsonable(item) for item in v] if _plain_list(v) else jsonable(v) for name, v in point.items()}
+
+
+def _plain_list(value):
+    return isinstance(value, list) and all(plain(v) is None or isinstance(plain(v), (str, bool, int, float))
+                                            for v in value)
 
 
 def point_from_json(dims, stored):
-    """Undo `point_to_json`: categorical choices come back as the objects themselves."""
+    """Undo `point_to_json`: categorical choices come back as the objects themselves; a parameter absent from a
+    conditional space's point was inactive, and stays absent."""
     point = {}
     for name, dim in dims.items():
+        if name not in stored and conditions_of(dim):
+            continue
         value = stored[name]
-        if isinstance(dim, Categorical):
-            matches = [c for c in choices_of(dim) if _same_json(jsonable(c), value)]
-            if not matches:
-                raise ConfigError(f"journal value {value!r} for '{name}' is not one of the space's choices")
-            value = plain(matches[0])
-        elif isinstance(dim, Integer):
-            value = int(value)
+        if per_layer_of(dim) is not None:
+            point[name] = [_value_from_json(name, base_of(dim), item) for item in value]
         else:
-            value = float(value)
-        point[name] = value
+            point[name] = _value_from_json(name, base_of(dim), value)
     return point
+
+
+def _value_from_json(name, dim, value):
+    if isinstance(dim, Categorical):
+        matches = [c for c in choices_of(dim) if _same_json(jsonable(c), value)
+                   or (_plain_list(c) and _same_json(point_to_json({"c": c})["c"], value))]
+        if not matches:
+            raise ConfigError(f"journal value {value!r} for '{name}' is not one of the space's choices")
+        return plain(matches[0])
+    if isinstance(dim, Integer):
+        return int(value)
+    return float(value)
 
 
 def check_point(dims, point, what="start point"):
     """A point given from outside (a start point, a known trial), checked against the space and made plain.
 
     Every name of the space must be present and inside its dimension; a value
-    outside would be a trial the optimizer cannot place.
+    outside would be a trial the optimizer cannot place. In a conditional space
+    exactly the parameters active at the point's own values are (an inactive
+    one may be left out or given as None); a per-layer one is a list as long as
+    its depth.
     """
     if not isinstance(point, dict):
         raise ConfigError(f"a {what} must be a dict of name -> value, got {type(point).__name__}; "
                           f"e.g. {{{', '.join(repr(n) + ': ...' for n in dims)}}}")
-    missing = [n for n in dims if n not in point]
+    active = _active_names(dims, point, what) if is_structured(dims) else list(dims)
+    missing = [n for n in active if n not in point]
     extra = [n for n in point if n not in dims]
     if missing or extra:
         problem = "; ".join(part for part in (f"missing {', '.join(missing)}" if missing else "",
                                               f"not in the space: {', '.join(map(str, extra))}" if extra else "")
                             if part)
         raise ConfigError(f"{what} {point!r} does not match the space ({problem}); give one value per name of "
-                          f"the space: {', '.join(dims)}")
+                          f"the space: {', '.join(active)}")
     checked = {}
-    for name, dim in dims.items():
-        value = plain(point[name])
-        if isinstance(dim, Categorical):
-            matches = [c for c in choices_of(dim) if c is value or _same_choice(c, value)]
-            if not matches:
-                raise ConfigError(f"{what}: {name}={value!r} is not one of the choices {list(choices_of(dim))!r}")
-            value = plain(matches[0])
-        else:
-            numeric = isinstance(value, numbers.Real) and not isinstance(value, bool)
-            if isinstance(dim, Integer) and not (numeric and float(value).is_integer()):
-                raise ConfigError(f"{what}: {name}={value!r} must be an integer in [{dim.low}, {dim.high}]")
-            if not numeric or not dim.low <= value <= dim.high:
-                raise ConfigError(f"{what}: {name}={value!r} is outside [{dim.low:g}, {dim.high:g}]; widen the "
-                                  "range or change the point")
-            value = int(value) if isinstance(dim, Integer) else float(value)
-        checked[name] = value
-    return checked
+    for name in active:
+        dim = dims[name]
+        layers = per_layer_of(dim)
+        if layers is None:
+            checked[name] = _checked_value(name, base_of(dim), plain(point[name]), what)
+            continue
+        value, depth = point[name], checked[layers.depth]
+        if not isinstance(value, (list, tuple)) or len(value) != depth:
+            raise ConfigError(f"{what}: {name}={value!r} must be a list of {depth} values, one per layer "
+                              f"({layers.depth}={depth})")
+        checked[name] = [_checked_value(f"{name}[{i}]", base_of(dim), plain(v), what) for i, v in enumerate(value)]
+    return {name: checked[name] for name in dims if name in checked}
+
+
+def _active_names(dims, point, what):
+    """The names a conditional space's point must hold, in dependency order, from the point's own values; a value
+    given for an inactive parameter is refused."""
+    structure, active, values = Structure(dims), [], {}
+    for name in structure.order:
+        dim = dims[name]
+        if structure.exists(dim, values):
+            active.append(name)
+            if per_layer_of(dim) is None and name in point:
+                values[name] = plain(point[name])
+        elif point.get(name) is not None:
+            layers = per_layer_of(dim)
+            why = " and ".join(c.text for c in conditions_of(dim)) or f"{layers.depth} is active"
+            raise ConfigError(f"{what}: {name}={point[name]!r} is given, but {name} exists only when {why}, which "
+                              f"does not hold for this point; leave {name} out")
+    return active
+
+
+def _checked_value(name, dim, value, what):
+    if isinstance(dim, Categorical):
+        matches = [c for c in choices_of(dim) if c is value or _same_choice(c, value)]
+        if not matches:
+            raise ConfigError(f"{what}: {name}={value!r} is not one of the choices {list(choices_of(dim))!r}")
+        return plain(matches[0])
+    numeric = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if isinstance(dim, Integer) and not (numeric and float(value).is_integer()):
+        raise ConfigError(f"{what}: {name}={value!r} must be an integer in [{dim.low}, {dim.high}]")
+    if not numeric or not dim.low <= value <= dim.high:
+        raise ConfigError(f"{what}: {name}={value!r} is outside [{dim.low:g}, {dim.high:g}]; widen the "
+                          "range or change the point")
+    return int(value) if isinstance(dim, Integer) else float(value)
 
 
 def describe(dims):
     """One short line per dimension, for reprs."""
-    parts = []
-    for name, info in space_to_json(dims).items():
-        if info["type"] == "categorical":
-            parts.append(f"{name} in {info['categories']}")
-        else:
-            log = ", log" if info["prior"] == "log-uniform" else ""
-            parts.append(f"{name} in [{info['low']:g}, {info['high']:g}{log}]")
-    return parts
+    return [f"{name} {_describe(info)}" for name, info in space_to_json(dims).items()]
+
+
+def _describe(info):
+    if info["type"] == "conditional":
+        return f"{_describe(info['space'])} when {' and '.join(info['when'])}"
+    if info["type"] == "per_layer":
+        return f"per layer of {info['per']}: each {_describe(info['space'])}"
+    if info["type"] == "categorical":
+        return f"in {info['categories']}"
+    log = ", log" if info["prior"] == "log-uniform" else ""
+    return f"in [{info['low']:g}, {info['high']:g}{log}]"

@@ -18,6 +18,8 @@ from ..errors import ConfigError, expected
 from ..executors import make_executor
 from ..executors.shipping import check_shippable
 from ..live.views import announce_finished
+from .continuation import Keeper, takes_previous
+from .fidelity import AsyncHalving, RungStrategy, parse_fidelity
 from .journal import Journal, fingerprint, journal_path, known_journals, objective_change
 from ..runs.limits import parse_memory
 from ..validate import positive_int, positive_seconds, valid_scoring, workers
@@ -36,7 +38,7 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
          start=None, known=None, jobs=None, backend="loky", timeout=None, patience=None, target=None, seed=None,
          name=None, resume=False, force=False, data=None, cv=5, scoring=None, trial_timeout=None, trial_memory=None,
          journal=True, journal_dir=DEFAULT_JOURNAL_DIR, progress=True, show_output=False, listeners=(),
-         alert_thresholds=None, client=None, scheduler=None):
+         alert_thresholds=None, client=None, scheduler=None, fidelity=None, eta=None, budget_total=None):
     """Search `space` for the parameters that give `objective(params)` its best score.
 
     `objective` takes a dict of parameters and returns a number, a dict with
@@ -59,6 +61,14 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     `distributed.Client`), or `scheduler` (an address such as
     "tcp://10.0.0.5:8786"), or else the active default Client, or else a
     LocalCluster started for this run; `jobs` then caps the trials in flight.
+
+    ``fidelity={"epochs": (3, 81)}`` runs each configuration at growing
+    budgets, bound to that name in `params`, with asynchronous successive
+    halving: a configuration goes on to `eta` times the budget when it ranks in
+    the top 1/`eta` of its rung; only trials at the full budget can be the
+    best; `budget_total` caps the budget spent. An objective that takes
+    `previous` continues from what its configuration's last rung kept
+    (docs/architecture_search.md).
 
     ``background=True`` returns a `RunHandle` as soon as the search has
     started and runs it on its own thread: the notebook stays free, and the
@@ -107,12 +117,19 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     if force and not resume:
         raise ConfigError("force only applies to --resume (it continues a journal begun by another cell or data)")
 
-    start = _start_points(dims, start, trials)
+    fidelity = parse_fidelity(fidelity, eta, budget_total, dims)
+    start = _start_points(dims, start, trials, fidelity)
     known = _known_points(dims, known)
+    if fidelity is not None and known:
+        raise ConfigError("known trials have no budget, so a progressive budget cannot place them on a rung; "
+                          "pass them as start points (start=...) instead, or drop fidelity")
 
     maximize = not minimize
     name = name or _default_name(objective, dims)
     strat = make_strategy(strategy, dims, budget=trials, seed=seed, surrogate=surrogate, n_initial=initial)
+    if fidelity is not None:
+        strat = RungStrategy(lambda: make_strategy(strategy, dims, budget=trials, seed=seed, surrogate=surrogate,
+                                                   n_initial=initial), fidelity)
     from ..live.alerts import AlertRules
     try:
         alert_rules = AlertRules(**(alert_thresholds or {}))
@@ -121,8 +138,10 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     started_at = time.time()
     executor = make_executor(backend, n_workers, client=client, scheduler=scheduler)
     executor.connect()  # a wrong scheduler address fails here, before the journal is touched
+    keeper = Keeper(in_kernel=not executor.pickles) if fidelity is not None and takes_previous(objective) else None
     payload = SearchPayload(objective=objective, data=tuple(data) if data is not None else None,
-                            cv=cv, scoring=scoring, maximize=maximize, seed=seed, seed_globals=backend != "threads")
+                            cv=cv, scoring=scoring, maximize=maximize, seed=seed, seed_globals=backend != "threads",
+                            keeper=keeper)
     views = list(listeners)
     if progress:
         from .views import make_search_view
@@ -133,6 +152,8 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
             check_shippable(payload, getattr(objective, "namespace", None))
         header = {"name": name, "space": space_to_json(dims), "direction": "maximize" if maximize else "minimize",
                   "objective": fingerprint(objective, data)}
+        if fidelity is not None:
+            header["fidelity"] = fidelity.to_json()
         journal_obj, previous, notes = _open_journal(journal, journal_dir or DEFAULT_JOURNAL_DIR, header, dims,
                                                      resume, force)
         try:
@@ -147,12 +168,16 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
             done = [trial.params for trial in previous]
             strat.enqueue(point for point in start if point not in done)  # a resumed run does not redo them
             rules.budget = max(trials, len(previous))
+            halving = None if fidelity is None else AsyncHalving(fidelity, maximize, previous)
             search = Search(payload=payload, strategy=strat, executor=executor, rules=rules, journal=journal_obj,
-                            previous=previous, listeners=views, prune=data is not None, alert_rules=alert_rules)
+                            previous=previous, listeners=views, prune=data is not None, alert_rules=alert_rules,
+                            halving=halving)
             search.run()
         finally:
             if journal_obj is not None:
                 journal_obj.close()
+            if keeper is not None:
+                keeper.close()
     except BaseException:
         executor.shutdown(kill=True)  # idempotent: covers what fails before the run owns the executor
         raise
@@ -175,17 +200,21 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
         journal_path=journal_obj.path if journal_obj else None,
         notes=notes, alerts=list(alert_rules.alerts), error=search.error,
         resources=search.monitor.history, payload=payload,
+        fidelity=None if fidelity is None else fidelity.to_json(),
     )
     announce_finished(views, result)
     return result
 
 
-def _start_points(dims, start, trials):
+def _start_points(dims, start, trials, fidelity=None):
     if start is None:
         return []
     points = [start] if isinstance(start, dict) else start
     if not isinstance(points, (list, tuple)):
         raise ConfigError(f"start must be a dict of parameters or a list of them, {expected('a dict', start)}")
+    if fidelity is not None and any(isinstance(p, dict) and fidelity.name in p for p in points):
+        raise ConfigError(f"a start point is a configuration; its budget '{fidelity.name}' is set by the schedule "
+                          f"(it starts at {fidelity.budgets[0]}): drop '{fidelity.name}' from the start point")
     if len(points) > trials:
         raise ConfigError(f"start has {len(points)} points but the budget is {trials} trials; raise the trials "
                           "or give fewer start points")
@@ -230,6 +259,10 @@ def _open_journal(enabled, directory, header, dims, resume, force):
         if stored.get("space") != json.loads(json.dumps(header["space"])):
             raise ConfigError(f"journal '{name}' was written for a different space; resume with the same "
                               "space, or start a new search with another --name")
+        if stored.get("fidelity") != json.loads(json.dumps(header.get("fidelity"))):
+            raise ConfigError(f"journal '{name}' was written with another progressive budget "
+                              f"({_fidelity_words(stored.get('fidelity'))}, now {_fidelity_words(header.get('fidelity'))});"
+                              " resume with the same --fidelity, --eta and --budget-total, or give this run a new --name")
         if stored.get("direction") != header["direction"]:
             raise ConfigError(f"journal '{name}' was written to {stored.get('direction')}, not to "
                               f"{header['direction']}; match --minimize to the original run")
@@ -238,7 +271,7 @@ def _open_journal(enabled, directory, header, dims, resume, force):
             raise ConfigError(f"journal '{name}' was begun {change}, so its scores measure another objective; "
                               "--resume --force (force=True) continues it anyway, mixing both, or give this run "
                               "a new --name")
-        previous = _trials_from_records(records, dims)
+        previous = _trials_from_records(records, dims, header.get("fidelity"))
         journal.reopen()
         notes.append(f"resumed {len(previous)} finished trial(s) from {journal.path}")
         if change:
@@ -256,14 +289,25 @@ def _open_journal(enabled, directory, header, dims, resume, force):
         raise
 
 
-def _trials_from_records(records, dims):
+def _fidelity_words(info):
+    if not info:
+        return "none"
+    words = f"{info['name']}={info['low']}..{info['high']}, eta {info['eta']}"
+    return words + (f", budget total {info['budget_total']:g}" if info.get("budget_total") else "")
+
+
+def _trials_from_records(records, dims, fidelity=None):
     trials, seen = [], set()
     for record in records:
         if record["number"] in seen:
             continue
         seen.add(record["number"])
-        fields = {k: record.get(k) for k in ("value", "state", "start", "end", "duration", "worker", "error")}
-        trials.append(Trial(number=record["number"], params=point_from_json(dims, record["params"]),
+        fields = {k: record.get(k) for k in ("value", "state", "start", "end", "duration", "worker", "error",
+                                             "continued_from")}
+        params = point_from_json(dims, record["params"])
+        if fidelity is not None:
+            params[fidelity["name"]] = record["params"].get(fidelity["name"])
+        trials.append(Trial(number=record["number"], params=params,
                             metrics={k: metric_from_record(v) for k, v in (record.get("metrics") or {}).items()},
                             intermediate=record.get("intermediate") or [],
                             warnings=record.get("warnings") or [], **fields))

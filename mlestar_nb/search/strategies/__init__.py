@@ -1,10 +1,12 @@
 """Search strategies behind one ask/tell interface (see `base.Strategy`)."""
 from ...errors import ConfigError
+from ..conditional import Structure, is_structured
 from ..space import grid_size
 from .base import Strategy
 from .bayes import SURROGATES, BayesSearch
 from .grid import GridSearch
 from .random_search import RandomSearch
+from .wrapped import StructuredStrategy, StrategyWrapper
 
 STRATEGIES = ("auto", "bayes", "random", "grid")
 
@@ -15,21 +17,27 @@ def make_strategy(name, dims, *, budget, seed=None, surrogate="GP", n_initial=No
     'auto' picks grid when the whole grid fits the budget, else bayes, whose points
     random draws may stand in for when workers take points faster than the model can
     make them even at its cheapest (docs/bayes.md says when; the result counts them).
+    A conditional space's grid lists each configuration once; the other strategies
+    search its flat layout through a `StructuredStrategy` (search/conditional.py).
     """
     if name not in STRATEGIES:
         raise ConfigError(f"unknown strategy {name!r}; use one of {', '.join(STRATEGIES)}")
     chosen = name
     if name == "auto":
-        size = grid_size(dims)
+        size = grid_size(dims, limit=budget)
         chosen = "grid" if size is not None and size <= budget else "bayes"
     if chosen == "grid":
         return GridSearch(dims, seed=seed, budget=budget)
+    structure = Structure(dims) if is_structured(dims) else None
+    flat = structure.flat if structure is not None else dims
     if chosen == "random":
-        return RandomSearch(dims, seed=seed)
-    bayes = BayesSearch(dims, seed=seed, surrogate=surrogate, n_initial=n_initial)
-    if name == "auto":
-        bayes.fallback = RandomSearch(dims, seed=None if seed is None else seed + 1)
-    return bayes
+        strategy = RandomSearch(flat, seed=seed)
+    else:
+        strategy = BayesSearch(flat, seed=seed, surrogate=surrogate, n_initial=n_initial)
+        if name == "auto":
+            strategy.fallback = RandomSearch(flat, seed=None if seed is None else seed + 1)
+    return strategy if structure is None else StructuredStrategy(strategy, structure)
 
 
-__all__ = ["Strategy", "BayesSearch", "GridSearch", "RandomSearch", "make_strategy", "STRATEGIES", "SURROGATES"]
+__all__ = ["Strategy", "BayesSearch", "GridSearch", "RandomSearch", "StrategyWrapper", "StructuredStrategy",
+           "make_strategy", "STRATEGIES", "SURROGATES"]

@@ -24,6 +24,7 @@ class Encoding:
             continuous += [isinstance(dim, Real)] * dim.transformed_size
         self.continuous = np.array(continuous, dtype=bool)     # columns a local search may move freely
         self.all_real = bool(self.continuous.all())
+        self.canonical = None    # rows -> rows: a conditional space holds its inactive columns fixed (conditional.py)
 
     # -- the only conversions between a point and skopt's values ------------------------------------
     def values(self, point):
@@ -45,9 +46,9 @@ class Encoding:
     def snap(self, U):
         """Rows moved onto the lattice of integer and categorical dimensions (real columns are only clipped)."""
         U = np.clip(np.atleast_2d(np.asarray(U, dtype=float)), 0.0, 1.0)
-        if self.all_real or not len(U):
-            return U
-        return np.asarray(self.unit.transform(self.unit.inverse_transform(U)), dtype=float)
+        if not (self.all_real or not len(U)):
+            U = np.asarray(self.unit.transform(self.unit.inverse_transform(U)), dtype=float)
+        return U if self.canonical is None else self.canonical(U)
 
     def from_cube(self, Q):
         """Rows of [0, 1)^len(names) (one coordinate per dimension, e.g. a Sobol sequence) as points."""

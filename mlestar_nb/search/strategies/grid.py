@@ -6,7 +6,7 @@ random order, so that a partial grid still covers the space evenly.
 import random
 
 from ...errors import ConfigError
-from ..space import grid_points, grid_size
+from ..space import continuous_names, grid_points, grid_size
 from .base import Strategy
 
 GRID_LIMIT = 1_000_000
@@ -17,11 +17,10 @@ class GridSearch(Strategy):
 
     def __init__(self, dims, seed=None, budget=None):
         super().__init__(dims, seed)
-        size = grid_size(dims)
+        size = grid_size(dims, limit=GRID_LIMIT)
         if size is None:
-            continuous = [n for n, d in dims.items() if type(d).__name__ == "Real"]
             raise ConfigError(
-                f"grid search needs an all-discrete space, but {', '.join(continuous)} "
+                f"grid search needs an all-discrete space, but {', '.join(continuous_names(dims))} "
                 "is continuous; give it a list of values or use --strategy bayes"
             )
         if size > GRID_LIMIT:
