@@ -9,7 +9,7 @@ import pytest
 
 import mlestar_nb
 from mlestar_nb.search.proposer import Plan
-from mlestar_nb.search.space import parse_space
+from mlestar_nb.search.space import check_point, parse_space
 from mlestar_nb.search.strategies import BayesSearch, GridSearch, RandomSearch, make_strategy
 from mlestar_nb.search.strategies.bayes import FIT_CAP
 from mlestar_nb.search.strategies.gp import scale_losses
@@ -23,26 +23,42 @@ def branin_like(p):
 
 
 GRID_SPACE = {"x": [-5.0, 0.0, 2.5, 10.0], "n": (1, 4), "kind": ["a", "b"]}
+# issue 15: the same, with a per-layer list as long as n and a setting that exists only for kind b with x > 0
+CONDITIONAL = {"w": {"per": "n", "space": (1, 8)}, "extra": {"when": "kind == 'b' and x > 0", "space": (0.0, 1.0)}}
+CONDITIONAL_GRID = {"w": {"per": "n", "space": [1, 8]}, "extra": {"when": "kind == 'b' and x > 0", "space": [0, 1]}}
 
 
-def _strategies(seed=1):
-    dims = parse_space(SPACE)
-    return ([RandomSearch(dims, seed=seed)]
-            + [BayesSearch(dims, seed=seed, surrogate=s, n_initial=4) for s in ("GP", "RF", "ET", "GBRT")]
-            + [GridSearch(parse_space(GRID_SPACE), seed=seed, budget=10)])
+def _strategies(seed=1, conditional=False):
+    dims = parse_space({**SPACE, **(CONDITIONAL if conditional else {})})
+    grid = {**GRID_SPACE, "n": (1, 2), **CONDITIONAL_GRID} if conditional else GRID_SPACE
+    return ([make_strategy("random", dims, budget=10, seed=seed)]
+            + [make_strategy("bayes", dims, budget=10, seed=seed, surrogate=s, n_initial=4)
+               for s in ("GP", "RF", "ET", "GBRT")]
+            + [GridSearch(parse_space(grid), seed=seed, budget=10)])
+
+
+def _every_strategy(seed=1):
+    return _strategies(seed) + _strategies(seed, conditional=True)
 
 
 def _name(strategy):
-    return f"{strategy.name}-{getattr(strategy, 'surrogate', '')}"
+    structured = "-conditional" if any(isinstance(v, dict) for v in _spec(strategy).values()) else ""
+    return f"{strategy.name}-{getattr(strategy, 'surrogate', '')}{structured}"
 
 
-@pytest.mark.parametrize("strategy", _strategies(), ids=_name)
+def _spec(strategy):
+    from mlestar_nb.search.space import space_to_json
+
+    return space_to_json(strategy.dims)
+
+
+@pytest.mark.parametrize("strategy", _every_strategy(), ids=_name)
 def test_strategy_contract(strategy):
     dims = strategy.dims
     seen = []
     for _ in range(8):
         point = strategy.ask(pending=seen[-2:])
-        assert set(point) == set(dims)
+        assert check_point(dims, point) == point      # every name of the space, or exactly the active ones
         assert type(point["x"]) is float and -5.0 <= point["x"] <= 10.0
         assert type(point["n"]) is int and 1 <= point["n"] <= 4
         assert type(point["kind"]) is str and point["kind"] in ("a", "b")
@@ -51,11 +67,11 @@ def test_strategy_contract(strategy):
     assert len(strategy.observations()) == 8
 
 
-@pytest.mark.parametrize("index", range(1, 6), ids=lambda i: _name(_strategies()[i]))
+@pytest.mark.parametrize("index", [1, 2, 3, 4, 5, 7, 8, 9, 10, 11], ids=lambda i: _name(_every_strategy()[i]))
 def test_a_running_point_is_not_proposed_again(index):
     """`pending` changes the proposal: two twins with the same history, one told that the point the other
     proposes is running, propose different points (random search ignores pending by design)."""
-    twin, other = _strategies(seed=7)[index], _strategies(seed=7)[index]
+    twin, other = _every_strategy(seed=7)[index], _every_strategy(seed=7)[index]
     for strategy in (twin, other):
         for _ in range(6):
             point = strategy.ask()
@@ -64,7 +80,7 @@ def test_a_running_point_is_not_proposed_again(index):
     assert other.ask(pending=[free]) != free
 
 
-@pytest.mark.parametrize("strategy", _strategies(), ids=_name)
+@pytest.mark.parametrize("strategy", _every_strategy(), ids=_name)
 def test_tell_from_another_thread_while_asking(strategy):
     """The engine's proposer asks in its own thread while the loop tells finished trials (strategies/base.py)."""
     import queue
@@ -93,18 +109,26 @@ def test_tell_from_another_thread_while_asking(strategy):
     assert not errors and len(strategy.observations()) == len(asked) >= 8
 
 
-@pytest.mark.parametrize("strategy", _strategies()[:-1] + [GridSearch(parse_space({"x": [0.5, 2.0], "n": (1, 4),
-                                                                                   "kind": ["a", "b"]}), seed=1)],
-                         ids=_name)
-def test_enqueued_points_come_first_then_the_strategy_goes_on(strategy):
-    queued = [{"x": 2.0, "n": 3, "kind": "b"}, {"x": 0.5, "n": 1, "kind": "a"}]
+QUEUED = [{"x": 2.0, "n": 3, "kind": "b"}, {"x": 0.5, "n": 1, "kind": "a"}]
+QUEUED_CONDITIONAL = [{"x": 2.0, "n": 2, "kind": "b", "w": [8, 1], "extra": 1}, {"x": 0.5, "n": 1, "kind": "a", "w": [1]}]
+
+
+@pytest.mark.parametrize("strategy, queued", [(s, QUEUED) for s in _strategies()[:-1]]
+                         + [(GridSearch(parse_space({"x": [0.5, 2.0], "n": (1, 4), "kind": ["a", "b"]}), seed=1),
+                             QUEUED)]
+                         + [(s, QUEUED_CONDITIONAL) for s in _strategies(conditional=True)[:-1]]
+                         + [(GridSearch(parse_space({"x": [0.5, 2.0], "n": (1, 2), "kind": ["a", "b"],
+                                                     **CONDITIONAL_GRID}), seed=1), QUEUED_CONDITIONAL)],
+                         ids=lambda v: _name(v) if not isinstance(v, list) else "")
+def test_enqueued_points_come_first_then_the_strategy_goes_on(strategy, queued):
+    queued = [check_point(strategy.dims, p) for p in queued]
     strategy.enqueue(queued)
     asked = [strategy.ask() for _ in range(2)]
     assert asked == queued
     for point in asked:
         strategy.tell(point, branin_like(point))
     following = [strategy.ask() for _ in range(3)]
-    assert all(set(p) == {"x", "n", "kind"} for p in following)
+    assert all(check_point(strategy.dims, p) == p for p in following)
     if strategy.name == "grid":  # the grid does not visit a queued point again
         assert not any(p in queued for p in following)
 
@@ -169,12 +193,14 @@ def _observe(strategy, f, n, seed=0):
 
 
 def test_ask_many_returns_points_of_the_space_for_every_surrogate():
-    for strategy in _strategies():
+    for strategy in _every_strategy():
         for point in strategy.ask_many(3):
             strategy.tell(point, branin_like(point))
-        batch = strategy.ask_many(3, pending=[{"x": 1.0, "n": 2, "kind": "a"}])
+        running = {"x": 1.0, "n": 2, "kind": "a", **({"w": [1, 2]} if "w" in strategy.dims else {})}
+        batch = strategy.ask_many(3, pending=[running])
         assert len(batch) == 3
         assert all(type(p["x"]) is float and type(p["n"]) is int and p["kind"] in ("a", "b") for p in batch)
+        assert all(check_point(strategy.dims, p) == p for p in batch)
 
 
 def test_a_batch_spreads_out_and_is_not_drawn_to_the_running_points():

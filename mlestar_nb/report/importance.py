@@ -24,7 +24,7 @@ def parameter_importance(trials, dims):
         return {"shown": False, "reason": f"only {len(done)} completed trial(s); importance needs at least "
                                           f"{MIN_TRIALS}", "r2": None, "rows": []}
     names = list(dims)
-    X = np.array([[_encode(dims[n], t.params[n]) for n in names] for t in done], dtype=float)
+    X = np.array([[_encode(dims[n], t.params.get(n)) for n in names] for t in done], dtype=float)
     y = np.array([t.value for t in done], dtype=float)
     variance = float(np.var(y))
     if variance <= 0:
@@ -56,8 +56,13 @@ def parameter_importance(trials, dims):
 
 
 def _encode(dim, value):
+    """A parameter as a number for the forest; an inactive one (None, in a conditional space) as a value of its
+    own, below every real one, so that the forest can split it off."""
     from skopt.space import Categorical
 
+    if value is None and not isinstance(dim, Categorical):
+        low = math.log10(dim.low) if getattr(dim, "prior", None) == "log-uniform" else float(dim.low)
+        return low - 1.0 - abs(low)
     if isinstance(dim, Categorical):
         return float([repr(c) for c in dim.categories].index(repr(value))) if repr(value) in map(repr, dim.categories) \
             else -1.0

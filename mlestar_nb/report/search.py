@@ -2,11 +2,13 @@
 top trials and failures. A refinement reuses them for the trials of its rounds.
 """
 import collections
+import dataclasses
 import html
 import math
 
 from .. import format as fmt
 from ..results import table_html
+from ..search.conditional import chart_view
 from . import layout, svg
 from .importance import parameter_importance
 
@@ -36,7 +38,9 @@ def search_sections(result, package=None):
         ("journal", result.journal_path),
     ])
     sections = [("run-card", "Run card", card)]
-    sections += trial_sections(result.trials, result.space, result.maximize)
+    sections += trial_sections(result.trials, result.space, result.maximize, counts=result.counts)
+    if result.fidelity is not None:
+        sections.append(("budget", "Progressive budget: rungs and anytime curve", budget_section(result)))
     sections.append(("resources", "CPU, memory and alerts", layout.resources_section(result.resources, result.alerts)))
     if package is not None:
         sections.append(("model-package", "Model package", layout.package_section(package)))
@@ -44,28 +48,34 @@ def search_sections(result, package=None):
     return sections
 
 
-def trial_sections(trials, space, maximize):
-    """The sections drawn from trials alone: history, parallel coordinates, slices, importance, top, failures."""
-    done = [t for t in trials if t.state == "complete" and _finite(t.value)]
+def trial_sections(trials, space, maximize, counts=None):
+    """The sections drawn from trials alone: history, parallel coordinates, slices, importance, top, failures.
+    `counts` picks the trials that can be the best (a progressive budget's full-budget ones); a conditional space
+    is drawn one column per dimension and per layer, an inactive value left out."""
+    done = [t for t in trials if t.state == "complete" and _finite(t.value) and (counts is None or counts(t))]
+    space, values = chart_view(space)
+    done = [dataclasses.replace(t, params=values(t.params)) for t in done]
     return [
-        ("history", "History and best so far", history_chart(trials, maximize)),
+        ("history", "History and best so far", history_chart(trials, maximize, counts)),
         ("parallel-coordinates", "Parallel coordinates", parallel_coordinates(done, space, maximize)),
         ("slices", "Score by parameter", slices(done, space, maximize)),
-        ("importance", "Parameter importance", importance(trials, space)),
+        ("importance", "Parameter importance", importance(done, space)),
         ("top-trials", "Top trials", top_table(done, maximize)),
         ("failures", "Failures", failures_table(trials)),
     ]
 
 
-def history_chart(trials, maximize):
+def history_chart(trials, maximize, counts=None):
+    """Every trial's score and the best so far; a progressive budget's lower rungs are drawn apart and are never
+    the best."""
     ordered = sorted(trials, key=lambda t: t.end or 0)
     xs = list(range(1, len(ordered) + 1))
     if not ordered:
         return "<div class='hidden-note'>no trials</div>"
     best, line = None, []
     for t in ordered:
-        if t.state == "complete" and _finite(t.value) and (best is None or (t.value > best if maximize
-                                                                             else t.value < best)):
+        if t.state == "complete" and _finite(t.value) and (counts is None or counts(t)) and \
+                (best is None or (t.value > best if maximize else t.value < best)):
             best = t.value
         line.append(best)
     values = [t.value for t in ordered if t.state in ("complete", "pruned") and _finite(t.value)]
@@ -73,13 +83,17 @@ def history_chart(trials, maximize):
     x = svg.Axis(0.5, len(ordered) + 0.5, left, right)
     y = svg.Axis(*svg.extent(values), bottom, top)
     body = ""
+    lower = [(i, t) for i, t in zip(xs, ordered) if t.state == "complete" and counts is not None and not counts(t)]
+    body += svg.points([i for i, _ in lower], [t.value for _, t in lower], x, y, svg.PALETTE["pruned"],
+                       titles=[f"trial {t.number}: {t.value:.5g} (lower rung)" for _, t in lower])
     for state in ("pruned", "complete"):
-        chosen = [(i, t) for i, t in zip(xs, ordered) if t.state == state and _finite(t.value)]
+        chosen = [(i, t) for i, t in zip(xs, ordered) if t.state == state and _finite(t.value)
+                  and (counts is None or state != "complete" or counts(t))]
         body += svg.points([i for i, _ in chosen], [t.value for _, t in chosen], x, y, svg.PALETTE[state],
                            titles=[f"trial {t.number}: {t.value:.5g} ({state})" for _, t in chosen])
     body += svg.polyline(xs, line, x, y, svg.PALETTE["best"], width=2, step=True)
-    body += svg.legend([("complete", svg.PALETTE["complete"]), ("pruned", svg.PALETTE["pruned"]),
-                        ("best so far", svg.PALETTE["best"])])
+    body += svg.legend([("complete", svg.PALETTE["complete"]),
+                        ("lower rung" if lower else "pruned", svg.PALETTE["pruned"]), ("best so far", svg.PALETTE["best"])])
     ticks = [t for t in svg.nice_ticks(1, len(ordered), 6) if float(t).is_integer()]
     return svg.frame(x, y, body, x_label="trial, in finishing order",
                      y_label="score (" + ("higher" if maximize else "lower") + " is better)",
@@ -100,9 +114,11 @@ def parallel_coordinates(done, space, maximize):
     lines = []
     for i in order:
         t = done[i]
-        coords = [f"{svg.num(left + j * step)},{svg.num(axes[j](t.params[name]))}" for j, name in enumerate(names)]
+        coords = [f"{svg.num(left + j * step)},{svg.num(axes[j](t.params[name]))}"
+                  if t.params.get(name) is not None else None for j, name in enumerate(names)]
         coords.append(f"{svg.num(right)},{svg.num(score_axis(t.value))}")
-        lines.append(f"<polyline points='{' '.join(coords)}' stroke='{colours[i]}'/>")
+        for run in _runs(coords):      # an inactive parameter breaks the line
+            lines.append(f"<polyline points='{' '.join(run)}' stroke='{colours[i]}'/>")
     parts = [f"<svg class='chart parallel' width='{width}' height='{height}' viewBox='0 0 {width} {height}'>"
              f"<title>parallel coordinates</title><g fill='none' stroke-width='1' stroke-opacity='0.55'>"
              + "".join(lines) + "</g>"]
@@ -118,6 +134,17 @@ def parallel_coordinates(done, space, maximize):
     low, high = min(t.value for t in done), max(t.value for t in done)
     return "".join(parts) + ("<div class='muted'>one line per completed trial, coloured by score (yellow: best, "
                              f"dark: worst) {svg.colour_bar(low, high, reverse=not maximize)}</div>")
+
+
+def _runs(coords):
+    run = []
+    for coord in coords + [None]:
+        if coord is None:
+            if run:
+                yield run
+            run = []
+        else:
+            run.append(coord)
 
 
 def short_names(names, limit=18):
@@ -162,8 +189,9 @@ def slices(done, space, maximize):
     charts = []
     for (name, dim), label in zip(space.items(), short_names(list(space), 40)):
         axis = _ParamAxis(dim, left, right)
-        xs = [axis.position(t.params[name]) for t in done]
-        body = svg.points(xs, [t.value for t in done], axis.axis, y, colours, radius=2.2)
+        shown = [i for i, t in enumerate(done) if t.params.get(name) is not None]
+        xs = [axis.position(done[i].params[name]) for i in shown]
+        body = svg.points(xs, [done[i].value for i in shown], axis.axis, y, [colours[i] for i in shown], radius=2.2)
         ticks = list(range(len(axis.categories))) if axis.categories else axis.axis.ticks(4)
         frame = svg.frame(axis.axis, y, body, width=width, height=height, x_label=label, y_label="score",
                           title=f"score by {name}", x_ticks=ticks,
@@ -213,6 +241,32 @@ def failures_table(trials):
     more = f"<div class='muted'>... and {len(failed) - MAX_FAILURES} more</div>" if len(failed) > MAX_FAILURES else ""
     return (f"<div>{len(failed)} of {len(trials)} trials failed; by error:</div>{summary}"
             + table_html(["trial", "state", "params", "error"], rows) + more)
+
+
+def budget_section(result):
+    """A progressive budget's rungs (trials, promotions, how well each rung's ranking agrees with the next) and
+    the anytime curve: the best full-budget score against the cumulative budget spent."""
+    name = result.fidelity["name"]
+    rows = [[fmt.value(r["budget"]), str(r["trials"]), str(r["complete"]),
+             "" if r["promoted"] is None else str(r["promoted"]),
+             fmt.score(r["spearman"], 3) if r["spearman"] is not None else f"n/a ({r['pairs']} pairs)",
+             html.escape(r["note"] or "")] for r in result.rungs]
+    table = table_html([html.escape(name), "trials", "complete", "went on", "Spearman with the next rung", "note"],
+                       rows)
+    curve = [(spent, best) for spent, best in result.anytime() if best is not None]
+    if not curve:
+        return table + "<div class='hidden-note'>no trial reached the full budget</div>"
+    spent = [c for c, _ in curve]
+    left, right, bottom, top = svg.plot_area()
+    x = svg.Axis(0.0, max(result.budget_spent, max(spent)) * 1.02 or 1.0, left, right)
+    y = svg.Axis(*svg.extent([b for _, b in curve]), bottom, top)
+    body = svg.polyline(spent + [result.budget_spent], [b for _, b in curve] + [curve[-1][1]], x, y,
+                        svg.PALETTE["best"], width=2, step=True)
+    body += svg.points(spent, [b for _, b in curve], x, y, svg.PALETTE["best"])
+    chart = svg.frame(x, y, body, x_label=f"cumulative {name} spent", y_label="best full-budget score",
+                      title="anytime curve")
+    return table + chart + (f"<div class='muted'>eta {result.fidelity['eta']:g}; budget spent "
+                            f"{result.budget_spent:g} {html.escape(name)}</div>")
 
 
 def _describe(space):

@@ -523,6 +523,27 @@ def optional_names(dims, fidelity=None):
     return names
 
 
+def chart_view(dims):
+    """(flat dims, params -> {flat name: value or None}) for charts and tables over one column per dimension: a
+    per-layer parameter one column per layer, an inactive value None. A plain space is its own view."""
+    if not is_structured(dims):
+        return dims, lambda params: {name: params.get(name) for name in dims}
+    structure = Structure(dims)
+
+    def values(params):
+        out = {}
+        for name, flat_names in structure.slots.items():
+            value = params.get(name)
+            if per_layer_of(dims[name]) is None:
+                out[name] = value
+            else:
+                for i, flat_name in enumerate(flat_names):
+                    out[flat_name] = value[i] if value is not None and i < len(value) else None
+        return out
+
+    return structure.flat, values
+
+
 # -- what a result shows -------------------------------------------------------------------------------------
 def architecture(dims, params, data=None):
     """The depth and per-layer values of `params`, and `parameters`: the weight count of a dense network with those

@@ -26,8 +26,12 @@ class SearchModel(views.Model):
         best = snap["best"]
         best_text = f"best {best['value']:.5g}" if best else "no score yet"
         eta = f", ETA {snap['eta_s']:.0f} s" if snap.get("eta_s") is not None else ""
+        rungs = ""
+        if snap.get("rungs"):      # a progressive budget: trials done per rung's budget; the best is full-budget
+            rungs = ", rungs " + " ".join(f"{budget:g}:{done}" for budget, done, _ in snap["rungs"])
+            best_text = best_text.replace("best", "best full-budget") if best else "no full-budget score yet"
         return (f"{snap['finished']}/{snap['budget']} trials, {snap['running']} running, {snap['failed']} failed, "
-                f"{snap['pruned']} pruned, {best_text}, {snap['elapsed_s']:.1f} s{eta}")
+                f"{snap['pruned']} pruned, {best_text}{rungs}, {snap['elapsed_s']:.1f} s{eta}")
 
     def log(self, event, snap):
         trial = snap.get("trial") if event == "trial" else None
@@ -83,6 +87,7 @@ class ConvergencePlot:
         self.figure.subplots_adjust(left=0.17, right=0.97, top=0.95, bottom=0.2)
         self.ax = self.figure.add_subplot()
         self.points = self.ax.scatter([], [], s=8, color="tab:blue", alpha=0.6)
+        self.partial = self.ax.scatter([], [], s=6, color="tab:gray", alpha=0.4)   # below a progressive full budget
         (self.line,) = self.ax.step([], [], where="post", color="tab:orange")
         self.ax.set_xlabel("trial", fontsize=8)
         self.ax.set_ylabel("score", fontsize=8)
@@ -90,7 +95,10 @@ class ConvergencePlot:
 
     def png(self, history, maximize):
         xs, ys, line, best = [], [], [], None
+        lower = []
         for i, (value, state) in enumerate(history, 1):
+            if state == "partial" and value is not None:
+                lower.append((i, value))
             if state == "complete":
                 xs.append(i)
                 ys.append(value)
@@ -98,6 +106,8 @@ class ConvergencePlot:
                     best = value
             line.append(best if best is not None else float("nan"))
         self.points.set_offsets(list(zip(xs, ys)) or [[float("nan"), float("nan")]])
+        self.partial.set_offsets(lower or [[float("nan"), float("nan")]])
+        ys = ys + [value for _, value in lower]
         self.line.set_data(range(1, len(line) + 1), line)
         if ys:
             low, high = min(ys), max(ys)
