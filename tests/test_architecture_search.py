@@ -419,7 +419,8 @@ def test_a_progressive_budget_continues_promoted_mlps_on_worker_processes_and_cl
     header, records = _journal(tmp_path, "mlp")
     assert header["fidelity"]["budgets"] == [2, 6, 18]
     assert [r["continued_from"] for r in records] == [t.continued_from for t in result.trials]
-    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "mlestar-continue-*"))) == before
+    # only this search's folder matters: other searches on the machine may end (and clean up) meanwhile
+    assert not set(glob.glob(os.path.join(tempfile.gettempdir(), "mlestar-continue-*"))) - before
     assert "previous" not in ns.user_ns and "epochs" not in ns.user_ns
     ax = result.plot_anytime()
     assert ax.get_lines()[0].get_ydata()[-1] == pytest.approx(result.best_score)
