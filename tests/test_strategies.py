@@ -259,18 +259,46 @@ def test_the_plan_makes_bigger_batches_and_cheaper_points_when_demand_grows():
     assert not plan.update(demand=30.0, cost=cost, effort=3, cpu_per_point=0.001).outrun
 
 
-def test_auto_hands_the_shortfall_to_random_draws_and_says_so():
+class _CheapestModel(RandomSearch):
+    """A model-based strategy already at its cheapest that makes 5 points a second: far short of 16 workers."""
+    is_costly = True
+
+    def __init__(self, dims, seed=None):
+        super().__init__(dims, seed)
+        self.cost = (0.2, 0.0)
+
+    def ask_many(self, n, pending=(), upkeep=True):
+        time.sleep(0.2)
+        return super().ask_many(n, pending, upkeep)
+
+
+def test_auto_hands_the_shortfall_to_random_draws_and_says_so(monkeypatch):
+    from mlestar_nb.search import tuner
+
+    def outrun(name, dims, **options):
+        strategy = _CheapestModel(dims, seed=0)
+        strategy.fallback = RandomSearch(dims, seed=1) if name == "auto" else None
+        return strategy
+
+    monkeypatch.setattr(tuner, "make_strategy", outrun)
     space = {"x": (0.0, 1.0), "y": (-1.0, 1.0)}
-    quick = lambda p: time.sleep(0.001) or (p["x"] - 0.3) ** 2 + p["y"] ** 2  # noqa: E731
-    auto = mlestar_nb.tune(quick, space, trials=300, jobs=16, backend="threads", minimize=True, journal=False,
+    quick = lambda p: time.sleep(0.01) or (p["x"] - 0.3) ** 2 + p["y"] ** 2  # noqa: E731
+    auto = mlestar_nb.tune(quick, space, trials=80, jobs=16, backend="threads", minimize=True, journal=False,
                            progress=False, seed=0)
-    assert auto.strategy == "bayes" and auto.metrics["proposals_fallback"] > 0
-    assert auto.metrics["proposals"] + auto.metrics["proposals_fallback"] >= 300
-    assert any("were random draws" in note for note in auto.notes)
-    explicit = mlestar_nb.tune(quick, space, trials=60, jobs=16, backend="threads", strategy="bayes", minimize=True,
+    assert auto.metrics["proposals_fallback"] > 0
+    assert auto.metrics["proposals"] + auto.metrics["proposals_fallback"] >= 80
+    assert any(f"{auto.metrics['proposals_fallback']} point(s) were random draws" in note for note in auto.notes)
+    explicit = mlestar_nb.tune(quick, space, trials=40, jobs=16, backend="threads", strategy="bayes", minimize=True,
                                journal=False, progress=False, seed=0)
     assert explicit.metrics["proposals_fallback"] == 0 and not any("random draws" in n for n in explicit.notes)
-    assert explicit.metrics["proposal_cpu_s"] > 0
+    assert explicit.metrics["proposal_wait_s"] > 0.4   # without a fallback the workers wait for each 0.2 s fit
+
+
+def test_auto_is_a_gaussian_process_that_reports_its_proposal_cpu():
+    space = {"x": (0.0, 1.0), "y": (-1.0, 1.0)}
+    result = mlestar_nb.tune(lambda p: (p["x"] - 0.3) ** 2 + p["y"] ** 2, space, trials=20, jobs=2,
+                             backend="threads", minimize=True, journal=False, progress=False, seed=0)
+    assert result.strategy == "bayes" and result.metrics["proposal_cpu_s"] > 0
 
 
 def test_low_utilization_fires_when_many_workers_wait_for_proposals_in_a_short_run():
@@ -297,3 +325,17 @@ def test_low_utilization_fires_when_many_workers_wait_for_proposals_in_a_short_r
     assert search.metrics(0)["wall_s"] < rules.idle_window_s / 2   # too short for the general idle rule
     low = [a for a in rules.alerts if a.kind == "low_utilization"]
     assert len(low) == 1 and "waited for the optimizer" in low[0].message
+
+
+def test_hyperparameter_fits_that_end_on_a_bound_raise_no_warning():
+    """The fit runs on the proposer's thread, where no warning filter can be set safely (routed_warnings)."""
+    import warnings
+
+    from mlestar_nb.search.strategies.gp import fit_hyper
+
+    X = np.random.RandomState(0).rand(30, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        flat = fit_hyper(X, np.zeros(30), restarts=2)   # on the bounds: tiny amplitude and noise
+        steep = fit_hyper(X, X[:, 0] * 1e-9 / np.std(X[:, 0] * 1e-9), restarts=2)
+    assert flat.noise < 1.1e-6 and max(steep.length_scales) > 99
