@@ -21,6 +21,8 @@ from ..live.views import announce_finished
 from .journal import Journal, journal_path, known_journals
 from ..runs.limits import parse_memory
 from ..validate import positive_int, positive_seconds, workers
+from .front import FrontTracker
+from .objectives import check_resumed, objective_options, trial_loss
 from .result import Trial, TuneResult
 from .space import check_point, parse_space, point_from_json, space_to_json
 from .strategies import STRATEGIES, SURROGATES, make_strategy
@@ -37,7 +39,7 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
          name=None, resume=False, data=None, cv=5, scoring=None, trial_timeout=None, trial_memory=None, journal=True,
          journal_dir=DEFAULT_JOURNAL_DIR, progress=True, show_output=False, listeners=(), alert_thresholds=None,
          client=None,
-         scheduler=None):
+         scheduler=None, objectives=None, constraints=(), select=None, reference=None):
     """Search `space` for the parameters that give `objective(params)` its best score.
 
     `objective` takes a dict of parameters and returns a number, a dict with
@@ -63,6 +65,15 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     started and runs it on its own thread: the notebook stays free, and the
     handle (or the panel's buttons) stops, pauses or extends it;
     ``handle.result()`` returns this TuneResult when it ends.
+
+    Several objectives: ``objectives={"score": "max", "predict_ms": "min"}``
+    (or "score:max,predict_ms:min"); the objective returns a dict holding each,
+    or an estimator, whose fit_s, predict_ms and size_kb the worker measures.
+    ``constraints=["predict_ms<=1.5"]`` keeps breaking trials off the front.
+    The result's `pareto`, `hypervolume` (against `reference`, a dict with
+    one value per objective, or one derived from the trials) and `select()`;
+    `select` is the rule `best_trial` follows ("knee" by default).
+    docs/multiobjective.md has the details.
     """
     if not callable(objective):
         raise ConfigError(f"objective must be callable as objective(params), {expected('a function', objective)}")
@@ -96,12 +107,15 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     if data is not None and (not isinstance(data, (tuple, list)) or len(data) != 2):
         raise ConfigError(f"data must be a pair (X, y), {expected('(X, y)', type(data).__name__)}")
 
+    spec, rule = objective_options(objectives, constraints, reference, select, minimize=minimize, patience=patience,
+                                   target=target, known=known, objective=objective, data=data)
     start = _start_points(dims, start, trials)
     known = _known_points(dims, known)
 
-    maximize = not minimize
+    maximize = spec.maximize if spec is not None else not minimize
     name = name or _default_name(objective, dims)
-    strat = make_strategy(strategy, dims, budget=trials, seed=seed, surrogate=surrogate, n_initial=initial)
+    strat = make_strategy(strategy, dims, budget=trials, seed=seed, surrogate=surrogate, n_initial=initial,
+                          objectives=spec)
     from ..live.alerts import AlertRules
     try:
         alert_rules = AlertRules(**(alert_thresholds or {}))
@@ -111,7 +125,8 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     executor = make_executor(backend, n_workers, client=client, scheduler=scheduler)
     executor.connect()  # a wrong scheduler address fails here, before the journal is touched
     payload = SearchPayload(objective=objective, data=tuple(data) if data is not None else None,
-                            cv=cv, scoring=scoring, maximize=maximize, seed=seed, seed_globals=backend != "threads")
+                            cv=cv, scoring=scoring, maximize=maximize, seed=seed, seed_globals=backend != "threads",
+                            objectives=spec)
     views = list(listeners)
     if progress:
         from .views import make_search_view
@@ -120,17 +135,20 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     try:
         if executor.pickles:   # before the journal is touched: a failed start must not move it aside
             check_shippable(payload, getattr(objective, "namespace", None))
-        journal_obj, previous, notes = _open_journal(journal, journal_dir, name, dims, maximize, resume)
+        journal_obj, previous, notes = _open_journal(journal, journal_dir, name, dims, maximize, resume,
+                                                     extra=spec.to_json() if spec is not None else None)
         try:
             for trial in previous:
-                if trial.state in ("complete", "pruned"):
-                    strat.tell(trial.params, -trial.value if maximize else trial.value)
+                loss = trial_loss(trial, maximize, spec) if trial.state in ("complete", "pruned") else None
+                if loss is not None:
+                    strat.tell(trial.params, loss)
             for params, score in known:
                 strat.tell(params, -score if maximize else score)
             done = [trial.params for trial in previous]
             strat.enqueue(point for point in start if point not in done)  # a resumed run does not redo them
             search = Search(payload=payload, strategy=strat, executor=executor, rules=rules, journal=journal_obj,
-                            previous=previous, listeners=views, prune=data is not None, alert_rules=alert_rules)
+                            previous=previous, listeners=views, prune=data is not None and spec is None,
+                            alert_rules=alert_rules, front=FrontTracker(spec, rule) if spec is not None else None)
             search.run()
         finally:
             if journal_obj is not None:
@@ -152,7 +170,7 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
                  "started_at": started_at, "host": platform.node()},
         journal_path=journal_obj.path if journal_obj else None,
         notes=notes, alerts=list(alert_rules.alerts), error=search.error,
-        resources=search.monitor.history, payload=payload,
+        resources=search.monitor.history, payload=payload, objectives=spec, selection=rule,
     )
     announce_finished(views, result)
     return result
@@ -186,7 +204,7 @@ def _known_points(dims, known):
     return pairs
 
 
-def _open_journal(enabled, directory, name, dims, maximize, resume):
+def _open_journal(enabled, directory, name, dims, maximize, resume, extra=None):
     """Return (journal or None, trials from an earlier run, notes for the result)."""
     notes = []
     if not enabled:
@@ -196,7 +214,8 @@ def _open_journal(enabled, directory, name, dims, maximize, resume):
     journal = Journal(journal_path(os.path.abspath(directory), name))
     journal.lock()
     try:
-        header = {"name": name, "space": space_to_json(dims), "direction": "maximize" if maximize else "minimize"}
+        header = {"name": name, "space": space_to_json(dims), "direction": "maximize" if maximize else "minimize",
+                  **(extra or {})}
         if not resume:
             journal.start(header)
             return journal, [], notes
@@ -211,6 +230,7 @@ def _open_journal(enabled, directory, name, dims, maximize, resume):
         if stored.get("direction") != header["direction"]:
             raise ConfigError(f"journal '{name}' was written to {stored.get('direction')}, not to "
                               f"{header['direction']}; match --minimize to the original run")
+        check_resumed(name, stored, header)
         previous = _trials_from_records(records, dims)
         journal.reopen()
         notes.append(f"resumed {len(previous)} finished trial(s) from {journal.path}")

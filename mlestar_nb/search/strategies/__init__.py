@@ -3,14 +3,20 @@ from ...errors import ConfigError
 from ..space import grid_size
 from .base import Strategy
 from .bayes import SURROGATES, BayesSearch
+from .evolution import EvolutionSearch
 from .grid import GridSearch
 from .random_search import RandomSearch
+from .scalarized import ScalarizedSearch
 
-STRATEGIES = ("auto", "bayes", "random", "grid")
+STRATEGIES = ("auto", "bayes", "random", "grid", "evolution")
 
 
-def make_strategy(name, dims, *, budget, seed=None, surrogate="GP", n_initial=None):
-    """Build the strategy the user asked for; 'auto' picks grid when the whole grid fits the budget."""
+def make_strategy(name, dims, *, budget, seed=None, surrogate="GP", n_initial=None, objectives=None):
+    """Build the strategy the user asked for; 'auto' picks grid when the whole grid fits the budget.
+
+    With `objectives` (an ObjectiveSpec) the strategy is told `Losses` vectors: bayes then scalarizes them afresh
+    for each proposal (`ScalarizedSearch`), evolution ranks them by non-domination; random and grid ignore them.
+    """
     if name not in STRATEGIES:
         raise ConfigError(f"unknown strategy {name!r}; use one of {', '.join(STRATEGIES)}")
     if name == "auto":
@@ -20,7 +26,14 @@ def make_strategy(name, dims, *, budget, seed=None, surrogate="GP", n_initial=No
         return GridSearch(dims, seed=seed, budget=budget)
     if name == "random":
         return RandomSearch(dims, seed=seed)
+    if name == "evolution":
+        return EvolutionSearch(dims, seed=seed)
+    if objectives is not None:
+        return ScalarizedSearch(dims, lambda inner_seed: BayesSearch(dims, seed=inner_seed, surrogate=surrogate,
+                                                                     n_initial=n_initial),
+                                seed=seed, surrogate=str(surrogate).upper())
     return BayesSearch(dims, seed=seed, surrogate=surrogate, n_initial=n_initial)
 
 
-__all__ = ["Strategy", "BayesSearch", "GridSearch", "RandomSearch", "make_strategy", "STRATEGIES", "SURROGATES"]
+__all__ = ["Strategy", "BayesSearch", "EvolutionSearch", "GridSearch", "RandomSearch", "ScalarizedSearch",
+           "make_strategy", "STRATEGIES", "SURROGATES"]
