@@ -247,19 +247,26 @@ def main():
                 table[tool]["proposal_ms"] = statistics.median(proposals)
         record["problems"][problem] = {"reference": list(reference), "reference_from": how, "tools": table}
         _print_table(problem, table)
+        save(record, args.out, started)
     if "hartmann6" in parts:
         record["hartmann6"] = single_objective(2 * args.trials, args.jobs, max(args.seeds, 5 if not args.quick
                                                                                    else 2))
+        save(record, args.out, started)
     if "design" in parts:
         record["design"] = design(args.trials, 1 if args.quick else args.design_seeds)
+        save(record, args.out, started)
+    print(markdown(record))
+
+
+def save(record, out, started):
+    """Written after each part, so that a long run stopped early keeps what it measured."""
     record["load_average_end"] = os.getloadavg()
     record["wall_s"] = time.time() - started
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out + ".json", "w") as handle:
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out + ".json", "w") as handle:
         json.dump(record, handle, indent=1)
-    with open(args.out + ".md", "w") as handle:
+    with open(out + ".md", "w") as handle:
         handle.write(markdown(record))
-    print(markdown(record))
 
 
 def _versions():

@@ -1,6 +1,7 @@
 """Several objectives, constraints, the Pareto front and the rules that choose from it (issue: multi-objective
 and evolutionary search), through the real shell with real workers."""
 import itertools
+import re
 import json
 import math
 import random
@@ -346,3 +347,60 @@ def test_the_report_draws_the_front_and_marks_the_selected_trial():
     assert section.count("class='infeasible'") == len(front.infeasible_trials) > 0
     assert section.count("class='selected'") == 1 and f"trial {front.selected.number}" in section
     assert section.count("<tr>") - 1 == len(front.pareto)   # the table: a header row, then each front trial
+
+
+FRONT_NOTEBOOK = {
+    "nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                                    "language": "python"}},
+    "cells": [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "id": f"c{i}",
+               "source": source} for i, source in enumerate([
+        "%load_ext mlestar_nb",
+        "%%mlestar_tune --space {'x': (0.0, 1.0), 'y': (0.0, 1.0)} --trials 24 --jobs 2 --backend threads "
+        "--objectives 'score:max,cost:min' --constraint 'y<=0.8' --strategy evolution --seed 0\n"
+        "import time\ntime.sleep(0.1)\n{'score': 1 - (1 - x) ** 2 - 0.2 * y, 'cost': 1 + 9 * x ** 2 + y, 'y': y}",
+    ])],
+}
+
+
+def test_the_panel_shows_the_front_in_jupyterlab(tmp_path):
+    """The live panel of a search with two objectives, rendered by JupyterLab in Debian's Chromium."""
+    import os
+
+    from test_browser import ARTIFACTS, KERNEL_READY_JS, _open, jupyter
+    from web import CHROMIUM, launch_chromium
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with jupyter(tmp_path, "lab", {"front.ipynb": FRONT_NOTEBOOK}) as (base, token), sync_api.sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            _open(page, base, token, "lab", "front.ipynb")
+            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            panel = page.locator(".mlestar-panel").first
+            panel.locator(".mlestar-status", has_text="done").wait_for(timeout=180_000)
+            page.wait_for_function(KERNEL_READY_JS, timeout=60_000)
+            counts = panel.locator(".mlestar-counts").inner_text()
+            front, feasible = map(int, re.search(r"front (\d+) of (\d+) feasible", counts).groups())
+            assert "24/24 trials" in counts and 0 < front <= feasible < 24   # y <= 0.8 breaks some
+            assert re.search(r"selected: trial \d+ score", panel.locator(".mlestar-best").inner_text())
+            assert panel.locator(".mlestar-front tbody tr").count() == min(8, front)
+            assert panel.locator("img").first.evaluate("img => img.naturalWidth") > 100
+            panel.screenshot(path=str(ARTIFACTS / "panel-front.png"))
+        finally:
+            browser.close()
+
+
+def test_evolution_on_one_objective_converges_and_a_resumed_run_breeds_from_its_journal(ns, tmp_path):
+    line = "--space {'x': (0.0, 1.0), 'y': (0.0, 1.0)} --minimize --strategy evolution --backend sequential " \
+           "--name evo --quiet"
+    cell = "(x - 0.3) ** 2 + (y - 0.7) ** 2"
+    first = tune(ns, f"{line} --trials 30 --seed 0", cell)
+    assert first.strategy == "evolution" and first.best_score < 0.003
+    resumed = tune(ns, f"{line} --trials 36 --resume --seed 1", cell)
+    new = resumed.trials[30:]
+    assert len(new) == 6 and resumed.metrics["trials_run"] == 6
+    # bred from the 30 journaled trials, not a fresh Latin hypercube: the new points stay near the optimum
+    assert np.median([t.value for t in new]) < np.median([t.value for t in first.trials[:10]]) / 4

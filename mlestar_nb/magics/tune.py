@@ -69,7 +69,8 @@ class TuneMagics(Magics):
         and further metrics, or an unfitted scikit-learn estimator (with --data).
         The notebook's variables are left as they were, unless --apply is given.
         Returns a TuneResult (best_params, best_score, trials, to_frame(),
-        plot_convergence()).
+        plot_convergence()); with --objectives also pareto, hypervolume,
+        select(rule) and plot_pareto() (docs/multiobjective.md).
 
         Example::
 

@@ -14,10 +14,12 @@ gets a new child without waiting for the others. The first `population` points c
   `sigma` in the unit cube, a categorical gene redrawn with the same probability.
 - Survival: the child joins the population, which then drops its worst member (the highest violation, else the
   last front's most crowded point, or with one objective the highest loss).
-- Adaptive mutation: Rechenberg's 1/5th success rule, applied child by child as each is told (Kern et al.,
-  2004): a child that earns a place in the population multiplies sigma by exp(1/3), one that does not by
-  exp(-1/12), so sigma holds steady when one child in five succeeds, grows while the search is still finding
-  better regions and shrinks as it converges. sigma starts at 0.2 and stays within [0.002, 0.5].
+- Adaptive mutation: Rechenberg's 1/5th success rule, applied child by child as each is told (the smooth form of
+  Kern et al., 2004): a child that earns a place in the population and ranks above both its parents multiplies
+  sigma by exp(1/3), any other child by exp(-1/12), so sigma holds steady when one child in five succeeds, grows
+  while children keep improving and shrinks as the search converges. sigma starts at 0.2 and stays within
+  [0.002, 0.5]. (Counting a child as a success whenever it merely enters the population kept sigma at its
+  ceiling: with crossover, half the children do; docs/multiobjective.md has the measurements.)
 """
 import math
 import threading
@@ -89,6 +91,8 @@ class EvolutionSearch(Strategy):
 
         self._design = qmc.LatinHypercube(d=len(self.genes), seed=self._rng).random(self.population)
         self._designed = 0
+        self._design_keys = set()
+        self._external = 0          # points told that neither the design nor breeding proposed (resumed, enqueued)
         self._members = []          # dicts: point, genes, losses, key
         self._children = {}         # key of a child proposed and not told yet -> key of its first parent
         self._state = threading.Lock()
@@ -99,7 +103,8 @@ class EvolutionSearch(Strategy):
         with self._state:
             members = list(self._members)
             sigma = self.sigma
-            from_design = self._designed < self.population or len(members) < 2
+            # the design fills the population; points known from elsewhere (a resumed journal) take its place
+            from_design = self._designed + self._external < self.population or len(members) < 2
         if from_design:
             return self._design_point(taken)
         for attempt in range(RETRIES):
@@ -120,6 +125,8 @@ class EvolutionSearch(Strategy):
                 self._designed += 1
             point = self._decode(self._categorical_cells(unit))
             if _key(point) not in taken:
+                with self._state:
+                    self._design_keys.add(_key(point))
                 return point
         return self._random_point(taken)
 
@@ -201,6 +208,8 @@ class EvolutionSearch(Strategy):
             parents = self._children.pop(key, None)
             if parents is not None:
                 self._adapt(self._improves(member, parents))
+            elif key not in self._design_keys:
+                self._external += 1
 
     def _improves(self, child, parent_keys):
         """The child earned a place in the population and ranks above both its parents (a parent that has left
