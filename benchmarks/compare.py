@@ -3,7 +3,8 @@
     python benchmarks/compare.py [--jobs N] [--quick] [--out benchmarks/results]
 
 Writes results/latest.json, results/latest.md (the README's table) and plots, and
-prints the table. Every figure is a median (or a ratio of medians) measured in
+prints the table. Figure 8 is benchmarks/parallel.py (16 workers, quality at 1, 4
+and 16 workers, proposal cost). Every figure is a median (or a ratio of medians) measured in
 this run, on this machine; the header records date, machine and cores.
 """
 import argparse
@@ -341,6 +342,10 @@ def main(argv=None):
     print("figure 7: parallel efficiency", flush=True)
     counts = [n for n in (1, 2, 4, 8, 16) if n <= (os.cpu_count() or 1)]
     report["efficiency"] = efficiency(counts, quick=args.quick)
+    print("parallel: Bayesian search on 16 workers, quality at 1/4/16 workers, proposal cost", flush=True)
+    import parallel  # noqa: E402  (it imports this module: load it only once this one is loaded)
+
+    report["parallel"] = parallel.run(quick=args.quick, only=("utilization", "quality", "proposal_cost"))
     ablation = os.path.join(HERE, "ablation_speed.py")
     if os.path.exists(ablation):
         print("figure 5: ablation", flush=True)
@@ -432,6 +437,13 @@ def markdown(r):
     for n, rows in r["efficiency"].items():
         lines.append(f"| {n} | " + " | ".join(f"{v['parallel_efficiency']:.0%} (util {v['worker_utilization']:.0%})"
                                              for v in rows.values()) + " |")
+    if "parallel" in r:
+        import parallel
+
+        ratio = r["wall"]["mlestar bayes"]["wall_s"] / r["wall"]["mlestar random"]["wall_s"]
+        lines += ["", "**8. Bayesian search on many workers** (`benchmarks/parallel.py`); figure 1's wall time, "
+                      f"bayes / random in the same run: **{ratio:.3f}**",
+                  "", parallel.markdown(r["parallel"]).split("\n", 2)[2]]
     return "\n".join(lines) + "\n"
 
 

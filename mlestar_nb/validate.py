@@ -1,4 +1,5 @@
 """Checks every public function shares: each says what it expected and what it got."""
+import difflib
 import numbers
 import warnings
 
@@ -37,3 +38,20 @@ def workers(jobs, backend):
                       f"cores, so each trial runs slower and memory grows; use jobs={cores} or fewer (threads suit "
                       "trials that wait rather than compute)", UserWarning, stacklevel=3)
     return jobs
+
+
+def valid_scoring(value):
+    """A scikit-learn scorer name (or callable) checked before anything runs: a typo would fail every fit."""
+    if value is None or callable(value):
+        return value
+    from sklearn.metrics import get_scorer, get_scorer_names
+
+    try:
+        get_scorer(value)
+    except (ValueError, TypeError):
+        names = get_scorer_names()
+        close = difflib.get_close_matches(str(value), names, n=3) or [n for n in names if str(value).lower() in n][:3]
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ConfigError(f"unknown scoring {value!r}{hint}; use a scikit-learn scorer name such as accuracy, "
+                          "roc_auc, r2 or neg_mean_squared_error") from None
+    return value

@@ -49,6 +49,12 @@ def labels(result):
     return {row.component: row.label for row in result.ranking}
 
 
+def no_effect_seen(row):
+    """A useless component: nothing measured (none), removing it helps (harmful), or not significant with a
+    confidence interval around zero (unclear: a few folds cannot rule out a medium effect either way)."""
+    return row.label in ("none", "harmful") or (row.label == "unclear" and abs(row.delta) <= row.ci)
+
+
 # -- planted truth ------------------------------------------------------------------
 def test_planted_pipeline_truth_is_recovered_on_two_worker_processes(ns):
     run(ns, PLANTED)
@@ -80,7 +86,7 @@ def test_feature_groups_with_known_signal_are_ranked(ns):
     assert order.index("signal") < order.index("standardscaler") < order.index("noise") or \
         order.index("signal") < order.index("noise")
     assert result["signal"].kind == "features" and result["signal"].label == "high"
-    assert result["noise"].label in ("none", "harmful")
+    assert no_effect_seen(result["noise"])
     assert result["signal"].detail == "drops 4 column(s): 0, 1, 2, 3"
     inline = ablate_line(ns, "lr --data Xp yp --features {'signal': [0, 1, 2, 3]} --repeats 1 "
                              "--backend sequential --quiet")
@@ -103,7 +109,7 @@ named_groups = {"signal": ["s0", "s1", "s2", "s3"], "noise": ["n0", "n1"]}
                              "--quiet")
     assert result.metrics["failed_fits"] == 0, [r.error for r in result.ranking if r.error]
     assert result.ranking[0].component in ("signal", "model")
-    assert result["signal"].label == "high" and result["noise"].label in ("none", "harmful")
+    assert result["signal"].label == "high" and no_effect_seen(result["noise"])
     assert {r.component for r in result.ranking} >= {"columns", "columns__scaled", "model", "signal", "noise"}
 
 
@@ -144,6 +150,74 @@ cross_val_score(KNeighborsClassifier(15), Xp, yp, cv=3).mean()
     row = result["scaling"]
     assert row.delta > 0 and row.p_value is None and row.label == "n/a"
     assert any("same scores on every repeat" in note for note in result.notes)
+    # no p-value is no evidence, not no effect: the component that costs most is still named, with its evidence
+    assert result.most_impactful == "scaling"
+    assert f"most impactful: scaling (delta {row.delta:+.4g}, no p-value" in repr(result)
+
+
+INTERACTIONS = """
+from sklearn.model_selection import KFold
+from sklearn.preprocessing import PolynomialFeatures
+rng = np.random.RandomState(3)
+Xi = rng.normal(size=(150, 3))
+# the class depends a little on x0 * x1, which only the interaction features let a linear model see (~3 %)
+yi = (Xi[:, 2] + 0.45 * Xi[:, 0] * Xi[:, 1] + 0.5 * rng.normal(size=150) > 0).astype(int)
+"""
+
+
+def test_a_few_percent_that_folds_cannot_resolve_is_unclear_not_none_and_still_named(ns):
+    run(ns, PLANTED + INTERACTIONS)
+    result = ablate_cell(ns, "--repeats 2 --backend sequential --quiet", """
+if component("interactions"):
+    Xi = PolynomialFeatures(2, interaction_only=True).fit_transform(Xi)
+cross_val_score(make_pipeline(StandardScaler(), LogisticRegression()), Xi, yi, cv=KFold(5, shuffle=True))
+""")
+    row = result["interactions"]
+    assert 0.03 < row.delta < row.ci and row.p_value > 0.05 and row.label == "unclear"
+    assert result.most_impactful == "interactions"
+    # 5 folds share 3/4 of their rows: past a point, repeats stop shrinking the corrected standard error
+    assert row.repeats_needed is None
+    assert "most impactful: interactions (delta +0.05 ± 0.0705, p " in repr(result)
+    assert "more repeats alone would not settle it" in repr(result) and "no component" not in repr(result)
+
+
+REGRESSION = """
+from sklearn.neighbors import KNeighborsRegressor
+rng = np.random.RandomState(0)
+Xr = np.hstack([rng.normal(size=(60, 3)), 50 * rng.normal(size=(60, 2))])
+yr = Xr[:, 0] + Xr[:, 1] - Xr[:, 2] + 0.5 * rng.normal(size=60)
+reg = Pipeline([("scale", StandardScaler()), ("knn", KNeighborsRegressor(10))])   # unscaled: the error doubles
+"""
+
+
+def test_a_doubled_error_on_few_folds_says_how_many_repeats_settle_it_and_they_do(ns):
+    run(ns, PLANTED + REGRESSION)
+    line = "reg --data Xr yr --cv 3 --scoring neg_mean_squared_error --backend sequential --quiet"
+    few = ablate_line(ns, line + " --repeats 1")
+    row = few["scale"]
+    assert row.score < 2 * few.baseline and row.p_value > 0.05 and row.label == "unclear"   # MSE more than doubles
+    assert few.most_impactful == "scale" and row.repeats_needed == 2
+    assert "about 2 repeats would settle it (--repeats 2)" in repr(few)
+    settled = ablate_line(ns, line + " --repeats 2")
+    assert settled["scale"].p_value < 0.05 and settled["scale"].label in ("medium", "high")
+    assert settled.to_frame().loc["scale", "ci"] == settled["scale"].ci
+
+
+def test_labels_match_planted_truth_over_many_seeds_even_with_one_repeat():
+    import mlestar_nb
+    from planted import planted_studies
+
+    seen = {"essential": [], "useless": [], "no-op": []}
+    for seed in range(8):
+        for pipe, X, y, scoring, truth in planted_studies(seed, n=120):
+            result = mlestar_nb.ablate(pipe, X, y, cv=5, repeats=1, scoring=scoring, seed=seed,
+                                       backend="sequential", progress=False)
+            for component, role in truth.items():
+                seen[role].append((type(pipe[-1]).__name__, component, result[component].label))
+            assert result.most_impactful is not None   # every pipeline here has an essential component
+    assert not [s for s in seen["essential"] if s[2] in ("none", "harmful")], seen["essential"]
+    assert not [s for s in seen["useless"] if s[2] == "high"], seen["useless"]
+    assert {s[2] for s in seen["no-op"]} == {"none"}
 
 
 def test_a_component_with_no_effect_is_never_labelled_high_across_seeds():

@@ -1,12 +1,20 @@
 """Conformance suite: every strategy honours the same ask/tell contract."""
 import math
+import random
+import statistics
+import time
 
+import numpy as np
 import pytest
 
+import mlestar_nb
+from mlestar_nb.search.proposer import Plan
 from mlestar_nb.search.space import parse_space
 from mlestar_nb.search.strategies import BayesSearch, GridSearch, RandomSearch, make_strategy
 from mlestar_nb.search.strategies import EvolutionSearch, ScalarizedSearch
 from mlestar_nb.search.objectives import Losses
+from mlestar_nb.search.strategies.bayes import FIT_CAP
+from mlestar_nb.search.strategies.gp import scale_losses
 from mlestar_nb.errors import ConfigError
 
 SPACE = {"x": (-5.0, 10.0), "n": (1, 4), "kind": ["a", "b"]}
@@ -169,3 +177,146 @@ def test_strategies_for_several_objectives_take_loss_vectors(make):
         strategy.tell(point, losses)
     assert all(isinstance(loss, Losses) for _, loss in strategy.observations())
     assert set(strategy.ask()) == {"x", "n", "kind"}
+
+
+# -- batches, scaling, upkeep (issue 13) ------------------------------------------------------------------
+def _gp_search(space, seed=0, **kwargs):
+    return BayesSearch(parse_space(space), seed=seed, **kwargs)
+
+
+def _observe(strategy, f, n, seed=0):
+    rng = random.Random(seed)
+    for _ in range(n):
+        point = {name: rng.uniform(dim.low, dim.high) for name, dim in strategy.dims.items()}
+        strategy.tell(point, f(point))
+
+
+def test_ask_many_returns_points_of_the_space_for_every_surrogate():
+    for strategy in _strategies():
+        for point in strategy.ask_many(3):
+            strategy.tell(point, branin_like(point))
+        batch = strategy.ask_many(3, pending=[{"x": 1.0, "n": 2, "kind": "a"}])
+        assert len(batch) == 3
+        assert all(type(p["x"]) is float and type(p["n"]) is int and p["kind"] in ("a", "b") for p in batch)
+
+
+def test_a_batch_spreads_out_and_is_not_drawn_to_the_running_points():
+    """A running point in a mediocre region: the constant liar believes it scored the best loss so far and
+    draws the next points to it (herding); the kriging believer leaves its region as the data left it."""
+    bowl = lambda p: (p["x"] - 0.3) ** 2 + (p["y"] - 0.6) ** 2  # noqa: E731
+    running = [{"x": 0.6, "y": 0.9}]          # mediocre (the optimum is at 0.3, 0.6), at the trust region's edge
+
+    def batch(pending_policy):
+        strategy = _gp_search({"x": (0.0, 1.0), "y": (0.0, 1.0)}, pending=pending_policy)
+        _observe(strategy, bowl, 20)
+        return [(p["x"], p["y"]) for p in strategy.ask_many(8, pending=running)]
+
+    def near_running(points):
+        return sum(math.dist(p, (0.6, 0.9)) < 0.15 for p in points)
+
+    believer, liar = batch("believer"), batch("cl_min")
+    assert near_running(believer) == 0 < near_running(liar)
+    gaps = [math.dist(a, b) for i, a in enumerate(believer) for b in believer[i + 1:]]
+    assert min(gaps) > 1e-6       # eight different points, none repeated
+    assert statistics.median(math.dist(p, (0.3, 0.6)) for p in believer) < 0.2   # around the optimum
+
+
+def test_huge_finite_scores_are_scaled_not_fatal(ns):
+    """Finding 4 of issue 18: a score of 1e200 made the surrogate see NaN and lost the search."""
+    for surrogate in ("GP", "ET"):
+        result = ns.run_cell_magic("mlestar_tune", f"--space {{'a': (0.0, 1.0)}} --trials 12 --backend sequential "
+                                                   f"--strategy bayes --surrogate {surrogate} --seed 0 --quiet",
+                                   "1e200 * a if a > 0.5 else a")
+        assert result.status == "completed" and result.error is None
+        assert [t.state for t in result.trials] == ["complete"] * 12
+        assert result.best_score > 0.9e200
+    raw = [1e308, -1e308, 1e200, 3.0, 1.0, -5e-300, 2e-10]
+    scaled = scale_losses(raw)
+    assert np.isfinite(scaled).all()
+    assert np.all(np.diff(scaled[np.argsort(raw)]) >= 0)    # order kept (values 1e-300 of the peak apart tie)
+    assert np.argmin(scaled) == 1 and np.argmax(scaled) == 0
+
+
+def test_warm_refits_keep_one_noise_term():
+    """Finding 13 of issue 18: each warm-started GP fit added one more WhiteKernel."""
+    from sklearn.gaussian_process.kernels import WhiteKernel
+
+    strategy = _gp_search({"x": (-5.0, 10.0), "y": (0.0, 15.0)}, seed=1)
+    for _ in range(30):
+        point = strategy.ask()
+        strategy.tell(point, branin_like({"x": point["x"], "n": 1, "kind": "a"}) + point["y"])
+    assert strategy._refits >= 4
+    kernel = strategy.kernel()
+    whites = [k for k in [kernel, *kernel.get_params(deep=True).values()] if isinstance(k, WhiteKernel)]
+    assert len(whites) == 1
+
+
+def test_refits_are_rarer_as_data_grows_and_the_model_sees_a_capped_subset():
+    strategy = _gp_search({"x": (0.0, 1.0), "y": (0.0, 1.0)})
+    bowl = lambda p: (p["x"] - 0.3) ** 2 + (p["y"] - 0.6) ** 2  # noqa: E731
+    refits = []
+    for n in range(10, 301, 10):
+        _observe(strategy, bowl, 10, seed=n)
+        if strategy.upkeep_due:
+            strategy.upkeep()
+            refits.append(n)
+    assert len(refits) <= 16 and refits[-1] - refits[-2] >= 30   # geometric: every 15 % more data
+    X, y, seen = strategy._training_set(FIT_CAP)
+    assert len(X) == FIT_CAP and seen == 300
+    assert y.min() == scale_losses([loss for _, loss in strategy.observations()]).min()  # the best is kept
+
+
+def test_the_plan_makes_bigger_batches_and_cheaper_points_when_demand_grows():
+    plan = Plan(n_workers=16, max_effort=3)
+    cost, cpu = (0.03, 0.005), 0.005        # seconds per conditioning and per point; CPU seconds per point
+    slow_trials = plan.update(demand=2.0, cost=cost, effort=0, cpu_per_point=cpu)
+    assert (slow_trials.batch, slow_trials.effort) == (1, 0)
+    busy = plan.update(demand=30.0, cost=cost, effort=0, cpu_per_point=cpu)
+    assert 1 < busy.batch <= 16 and busy.lead >= 1 and busy.effort == 0
+    together = plan.update(demand=30.0, cost=cost, effort=0, burst=16, cpu_per_point=cpu)
+    assert together.lead == 16           # 16 trials finish at once: 16 points must be ready
+    greedy = plan.update(demand=80.0, cost=cost, effort=0, cpu_per_point=0.01)
+    assert greedy.effort == 2            # 80 points/s x 10 ms = 0.8 of a core: two halvings to fit 0.25
+    flooded = plan.update(demand=2000.0, cost=cost, effort=3, cpu_per_point=0.001)
+    assert flooded.batch == 16 and flooded.outrun
+    assert not plan.update(demand=30.0, cost=cost, effort=3, cpu_per_point=0.001).outrun
+
+
+def test_auto_hands_the_shortfall_to_random_draws_and_says_so():
+    space = {"x": (0.0, 1.0), "y": (-1.0, 1.0)}
+    quick = lambda p: time.sleep(0.001) or (p["x"] - 0.3) ** 2 + p["y"] ** 2  # noqa: E731
+    auto = mlestar_nb.tune(quick, space, trials=300, jobs=16, backend="threads", minimize=True, journal=False,
+                           progress=False, seed=0)
+    assert auto.strategy == "bayes" and auto.metrics["proposals_fallback"] > 0
+    assert auto.metrics["proposals"] + auto.metrics["proposals_fallback"] >= 300
+    assert any("were random draws" in note for note in auto.notes)
+    explicit = mlestar_nb.tune(quick, space, trials=60, jobs=16, backend="threads", strategy="bayes", minimize=True,
+                               journal=False, progress=False, seed=0)
+    assert explicit.metrics["proposals_fallback"] == 0 and not any("random draws" in n for n in explicit.notes)
+    assert explicit.metrics["proposal_cpu_s"] > 0
+
+
+def test_low_utilization_fires_when_many_workers_wait_for_proposals_in_a_short_run():
+    class SlowStrategy(RandomSearch):
+        is_costly = True
+
+        def ask(self, pending=()):
+            time.sleep(0.08)
+            return super().ask(pending)
+
+    result = mlestar_nb.tune(lambda p: time.sleep(0.05) or p["x"], {"x": (0.0, 1.0)}, trials=40, jobs=16,
+                             backend="threads", strategy="random", journal=False, progress=False)
+    assert [a.kind for a in result.alerts] == []
+    from mlestar_nb.search.engine import Search, StopRules
+    from mlestar_nb.executors import make_executor
+    from mlestar_nb.live.alerts import AlertRules
+    from mlestar_nb.search.trial import SearchPayload
+
+    rules = AlertRules()
+    search = Search(payload=SearchPayload(objective=lambda p: time.sleep(0.05) or p["x"]),
+                    strategy=SlowStrategy(parse_space({"x": (0.0, 1.0)}), seed=0),
+                    executor=make_executor("threads", 16), rules=StopRules(budget=40), alert_rules=rules, tick_s=0.1)
+    search.run()
+    assert search.metrics(0)["wall_s"] < rules.idle_window_s / 2   # too short for the general idle rule
+    low = [a for a in rules.alerts if a.kind == "low_utilization"]
+    assert len(low) == 1 and "waited for the optimizer" in low[0].message

@@ -156,7 +156,7 @@ def test_help_documents_every_option(shell):
     doc = shell.find_cell_magic("mlestar_tune").__doc__
     for option in ("--space", "--trials", "--minimize", "--strategy", "--surrogate", "--initial", "--jobs",
                    "--backend", "--scheduler", "--start", "--timeout", "--patience", "--target", "--seed", "--name",
-                   "--resume", "--out",
+                   "--resume", "--force", "--journal-dir", "--no-journal", "--out",
                    "--apply", "--quiet", "--data", "--cv", "--scoring", "--objective"):
         assert option in doc
 
@@ -222,6 +222,20 @@ ERRORS = [
     ("--space space --start far", "x", "x=5.0 is outside [0, 1]"),
     ("--space space --start wrongname", "x", "missing x; not in the space: y"),
     ("--space space --start two --trials 1", "x", "start has 2 points but the budget is 1 trials"),
+    # issue 18
+    ("--space space --minimize --data X y", "x", "minimize does not apply to an estimator scored on data"),
+    ("--space space --data X y --scoring acuracy", "x", "unknown scoring 'acuracy' (did you mean accuracy"),
+    ("--space space --target nan", "x", "target must be a finite number"),
+    ("--space space --initial 5 --trials 2", "x", "initial is 5 random points but the budget is 2 trials"),
+    ("--space space --name 'my run'", "x", "--name 'my run' must be a plain file name"),
+    ("--space space --name " + "n" * 300, "x", "must be a plain file name of at most 100"),
+    ("--space {'lambda': (0.0, 1.0)}", "x", "space key 'lambda' is a Python keyword"),
+    ("--space space --out class", "x", "--out 'class' is not a valid variable name"),
+    ("--space space --force", "x", "force only applies to --resume"),
+    ("--space space --resume --no-journal --name never", "x", "resume needs the journal; drop --no-journal"),
+    ("--space {'h': [[1], '[1]']}", "x", "would read the same in the journal"),
+    ("--space {'k': ('a', 'b', 'c')}", "x", "a tuple is a range"),
+    ("--space space", "import asyncio\nawait asyncio.sleep(0)\nx", "uses await at its top level"),
 ]
 
 

@@ -15,7 +15,7 @@ from ..executors.shipping import check_shippable
 from ..runs.background import may_run_in_background
 from ..runs.interrupts import returns_on_interrupt
 from ..live.views import announce_finished
-from ..validate import positive_int, workers
+from ..validate import positive_int, valid_scoring, workers
 from .result import AblationResult
 from .study import Study, _most_common
 from .variants import block_variants, pipeline_variants
@@ -52,7 +52,7 @@ def ablate(target, X=None, y=None, *, cv=5, scoring=None, repeats=3, params=Fals
     n_workers = workers(jobs, backend)
     executor = make_executor(backend, n_workers, client=client, scheduler=scheduler)
     _check_cv(cv, repeats)
-    scoring = _check_scoring(scoring)
+    scoring = valid_scoring(scoring)
     if (X is None) != (y is None):
         raise ConfigError("give both X and y (data=X y), or neither")
     is_pipeline = _is_pipeline(target)
@@ -206,21 +206,6 @@ def _check_cv(cv, repeats):
     if repeats > 1:
         raise ConfigError("repeats > 1 reshuffles the folds, which needs cv as a number of folds; "
                           "with a splitter object use repeats=1")
-
-
-def _check_scoring(scoring):
-    if scoring is None or callable(scoring):
-        return scoring
-    from sklearn.metrics import get_scorer, get_scorer_names
-
-    try:
-        get_scorer(scoring)
-    except (ValueError, TypeError):
-        close = [n for n in get_scorer_names() if str(scoring).lower() in n][:3]
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise ConfigError(f"unknown scoring {scoring!r}{hint}; use a scikit-learn scorer name such as accuracy, "
-                          "roc_auc, r2 or neg_mean_squared_error") from None
-    return scoring
 
 
 def _scoring_name(scoring, scored_by_us):

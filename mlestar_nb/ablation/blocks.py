@@ -46,13 +46,13 @@ class CellBlocks(CellObjective):
     have transformed X), else None.
     """
 
-    def __init__(self, source, namespace, data_names=None):
-        super().__init__(source, namespace)
+    def __init__(self, source, namespace, data_names=None, isolate=False):
+        super().__init__(source, namespace, isolate=isolate)
         self.data_names = tuple(data_names) if data_names else None
 
     def run(self):
         body, final = self._code or self._compile()
-        scope = dict(self.namespace)
+        scope = self._scope()
         scope["component"] = component
         exec(body, scope)
         value = eval(final, scope) if final is not None else None

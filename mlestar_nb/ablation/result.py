@@ -10,8 +10,9 @@ from .. import format as fmt
 from ..results import Result, new_axes, notes_html
 from .stats import ci_half_width
 
-LABEL_COLOURS = {"high": "#c62828", "medium": "#ef6c00", "low": "#f9a825", "none": "#9e9e9e",
-                 "harmful": "#1565c0", "n/a": "#bdbdbd", "failed": "#000000"}
+LABEL_COLOURS = {"high": "#c62828", "medium": "#ef6c00", "low": "#f9a825", "unclear": "#8d6e63",
+                 "none": "#9e9e9e", "harmful": "#1565c0", "n/a": "#bdbdbd", "failed": "#000000"}
+IMPACT_LABELS = ("high", "medium", "low", "unclear", "n/a")   # a positive delta that may be real
 
 
 @dataclass
@@ -24,16 +25,32 @@ class ComponentImpact:
     delta: float            # score lost without it: positive when the component helps
     se: float               # standard error of delta (Nadeau-Bengio corrected)
     p_value: float          # two-sided, paired
-    label: str              # high | medium | low | none | harmful | n/a | failed
+    label: str              # high | medium | low | unclear | none | harmful | n/a | failed
     effect: float           # delta / the baseline's standard deviation across folds
     n_pairs: int            # (repeat, fold) pairs compared
     failed: int = 0         # fits of this variant that raised
     detail: str = ""        # what was changed, e.g. "StandardScaler -> passthrough"
     error: str = None       # the most frequent failure, one line
     warnings: list = field(default_factory=list)
+    ci: float = None        # half width of the 95 % confidence interval of delta
+    repeats_needed: int = None   # unclear: the repeats that would make this delta significant, if it held
 
     def to_dict(self):
         return asdict(self)
+
+    def evidence(self):
+        """What the measurement says, in words: delta, its uncertainty, the test's verdict."""
+        size = fmt.signed(self.delta) + (f" ± {fmt.score(self.ci, 3)}" if self.ci else "")
+        if self.label == "n/a":
+            return f"delta {size}, no p-value: the pairs measured no noise to judge it by"
+        verdict = f"delta {size}, p {fmt.p_value(self.p_value)}"
+        if self.label != "unclear":
+            return f"{verdict}: {self.label}"
+        if self.repeats_needed is None:
+            return (f"{verdict}: not significant yet, and more repeats alone would not settle it (the folds "
+                    "disagree too much): more folds or more rows would")
+        return (f"{verdict}: not significant yet; about {self.repeats_needed} repeats would settle it "
+                f"(--repeats {self.repeats_needed})")
 
 
 def sort_ranking(rows):
@@ -68,11 +85,22 @@ class AblationResult(Result):
 
     @property
     def most_impactful(self):
-        """The component whose removal costs most, among those labelled high, medium or low; None if none is."""
-        for row in self.ranking:
-            if row.label in ("high", "medium", "low"):
-                return row.component
-        return None
+        """The component whose removal costs most, significant or not yet (`impact_row` says how sure);
+        None when every removal costs nothing measurable (none), helps (harmful) or failed."""
+        row = self.impact_row
+        return row.component if row else None
+
+    @property
+    def impact_row(self):
+        """The ranking row of `most_impactful`: the largest measured loss among the rows that may be real."""
+        candidates = [r for r in self.ranking if r.label in IMPACT_LABELS and r.delta is not None and r.delta > 0]
+        return max(candidates, key=lambda r: r.delta) if candidates else None
+
+    def _impact_text(self):
+        row = self.impact_row
+        if row is None:
+            return "none (removing any one component costs nothing measurable)"
+        return f"{row.component} ({row.evidence()})"
 
     def __getitem__(self, component):
         for row in self.ranking:
@@ -105,12 +133,12 @@ class AblationResult(Result):
                 f"{self.folds} fold(s)")
         lines = [head]
         width = max([9] + [len(r.component) for r in self.ranking])
-        lines.append(f"  {'component':<{width}}  {'kind':<8} {'without':>9} {'delta':>9} {'se':>8} "
+        lines.append(f"  {'component':<{width}}  {'kind':<8} {'without':>9} {'delta':>9} {'±95%':>8} {'se':>8} "
                      f"{'p':>8}  label")
         for r in self.ranking:
             lines.append(f"  {r.component:<{width}}  {r.kind:<8} {_fmt(r.score):>9} {_signed(r.delta):>9} "
-                         f"{_fmt(r.se):>8} {_p(r.p_value):>8}  {r.label}")
-        lines.append(f"  most impactful: {self.most_impactful or 'none (no component shows an effect)'}")
+                         f"{_fmt(r.ci):>8} {_fmt(r.se):>8} {_p(r.p_value):>8}  {r.label}")
+        lines.append(f"  most impactful: {self._impact_text()}")
         if m:
             lines.append(f"  {m.get('fits', 0)} fits on {m.get('workers', '?')} {m.get('backend', '')} workers, "
                          f"wall {m.get('wall_s', 0):.1f} s, {m.get('failed_fits', 0)} failed; {self.test}")
@@ -131,13 +159,13 @@ class AblationResult(Result):
         if m:
             facts += [f"{m.get('fits', 0)} fits", f"wall {m.get('wall_s', 0):.1f} s",
                       f"{m.get('workers', '?')} {html.escape(str(m.get('backend', '')))} workers"]
-        best = html.escape(self.most_impactful or "none (no component shows an effect)")
+        best = html.escape(self._impact_text())
         return (f"<b>AblationResult ({self.form})</b> {html.escape(self.status)}: "
                 f"baseline {html.escape(self.scoring)} <b>{_fmt(self.baseline)}</b> "
                 f"(sd {_fmt(self.baseline_spread)}), most impactful: <b>{best}</b>"
                 f"<div style='color:#666'>{' · '.join(facts)}</div>"
                 "<table><thead><tr><th>component</th><th>kind</th><th>without</th><th>delta</th><th></th>"
-                f"<th>se</th><th>p</th><th>label</th></tr></thead><tbody>{rows}</tbody></table>"
+                f"<th>±95%</th><th>p</th><th>label</th></tr></thead><tbody>{rows}</tbody></table>"
                 + notes_html(self.notes))
 
 
@@ -148,7 +176,7 @@ def _html_row(r, top):
     bar = f"<div style='{side};width:{width}px;height:10px;background:{colour}'></div>"
     title = html.escape(r.detail + (f" | {r.error}" if r.error else ""))
     return (f"<tr title='{title}'><td>{html.escape(r.component)}</td><td>{r.kind}</td><td>{_fmt(r.score)}</td>"
-            f"<td>{_signed(r.delta)}</td><td style='width:170px'>{bar}</td><td>{_fmt(r.se)}</td>"
+            f"<td>{_signed(r.delta)}</td><td style='width:170px'>{bar}</td><td>{_fmt(r.ci)}</td>"
             f"<td>{_p(r.p_value)}</td><td style='color:{colour}'><b>{r.label}</b></td></tr>")
 
 

@@ -16,7 +16,8 @@ from ..runs.control import Cancelled
 from ..live.monitor import ResourceMonitor
 from ..runs.dispatch import Dispatcher, Events
 from .result import ComponentImpact, sort_ranking
-from .stats import corrected_t_test, effect_size, label, spread_of, tolerance_for
+from .stats import (ci_half_width, corrected_t_test, effect_size, label, repeats_to_settle, spread_of,
+                    tolerance_for)
 from .work import run_unit
 
 
@@ -176,12 +177,18 @@ class Study:
         delta, se, p = corrected_t_test(diffs, ratio, tol)
         if not testable:
             se = p = None
+        ci = ci_half_width(se, len(keys)) if se is not None else None
+        verdict = label(delta, p, spread, tol, ci)
+        needed = None
+        if verdict == "unclear":
+            per_repeat = len(keys) / max(1, len({repeat for repeat, _ in keys}))
+            needed = repeats_to_settle(delta, se, len(keys), per_repeat, ratio)
         return ComponentImpact(
             component=variant.name, kind=variant.kind,
             score=statistics.fmean(mine.values()) if mine else None, delta=delta, se=se, p_value=p,
-            label=label(delta, p, spread, tol), effect=effect_size(delta, spread, tol), n_pairs=len(keys),
+            label=verdict, effect=effect_size(delta, spread, tol), n_pairs=len(keys),
             failed=len(self.errors[v]), detail=variant.detail,
-            error=_most_common(self.errors[v]), warnings=list(self.warnings[v]))
+            error=_most_common(self.errors[v]), warnings=list(self.warnings[v]), ci=ci, repeats_needed=needed)
 
     # -- what listeners and the result see -----------------------------------------
     def snapshot(self):

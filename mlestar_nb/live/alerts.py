@@ -32,6 +32,8 @@ class AlertRules:
     memory_pressure_below = 0.10
     idle_window_s = 10.0
     idle_above = 0.30
+    starved_above = 0.10
+    starved_min_s = 2.0
     slowdown_min_trials = 10
     slowdown_min_rho = 0.6
     slowdown_max_p = 0.01
@@ -51,7 +53,7 @@ class AlertRules:
         self._durations = []
         self._finished = 0
         self._succeeded = 0
-        self._idle = []   # (time, idle worker-seconds, capacity worker-seconds)
+        self._idle = []   # (window start, window end, idle, starved and capacity worker-seconds)
         self._last_trial = None
         self._first_failure = None
 
@@ -96,10 +98,11 @@ class AlertRules:
                        f"only {sample['memory_available_fraction']:.0%} of the machine's memory is available: "
                        "lower --jobs, or --trial-memory to stop trials that grow too much")
 
-    def on_tick(self, window_start, now, *, workers, finished, running_since, waited_s, proposal_ms, trial_ms):
+    def on_tick(self, window_start, now, *, workers, finished, running_since, waited_s, proposal_ms, trial_ms,
+                starved_s=None):
         """Idle worker capacity over the window (window_start, now]: `finished` is ``[(start, end)]`` of recent
         trials, `running_since` the start times of running ones, `waited_s` how long the loop waited for
-        proposals in the window."""
+        proposals and `starved_s` the worker-seconds free workers spent in that wait."""
         span = now - window_start
         if span <= 0:
             return
@@ -107,25 +110,32 @@ class AlertRules:
         busy += sum(_overlap(start, now, window_start, now) for start in running_since)
         capacity = workers * span
         idle = max(0.0, capacity - busy)
-        self.on_idle(now, idle, capacity, proposal_ms, trial_ms,
-                     waiting_for_proposals=waited_s > 0.25 * max(1e-9, idle))
+        # while the loop waits for a proposal it collects no finished trial either, so every worker that
+        # finishes meanwhile waits too: idle time in proportion to the loop's wait is starved time as well
+        starved = max(starved_s or 0.0, idle * min(1.0, waited_s / span))
+        self.on_idle(window_start, now, idle, min(idle, starved), capacity, proposal_ms, trial_ms)
 
-    def on_idle(self, now, idle_worker_s, capacity_worker_s, proposal_ms, trial_ms, waiting_for_proposals):
-        self._idle.append((now, idle_worker_s, capacity_worker_s))
-        self._idle = [entry for entry in self._idle if now - entry[0] <= self.idle_window_s]
-        span = now - self._idle[0][0] if self._idle else 0.0
-        capacity = sum(c for _, _, c in self._idle)
-        if span < self.idle_window_s * 0.5 or capacity <= 0:
+    def on_idle(self, window_start, now, idle_worker_s, starved_worker_s, capacity_worker_s, proposal_ms, trial_ms):
+        """Two rules over the last `idle_window_s` (or the run so far, when shorter): workers starved of
+        proposals for more than `starved_above` of their capacity (over at least `starved_min_s`), and workers
+        idle for any reason more than `idle_above` of it (over at least half the window)."""
+        self._idle.append((window_start, now, idle_worker_s, starved_worker_s, capacity_worker_s))
+        self._idle = [entry for entry in self._idle if now - entry[1] <= self.idle_window_s]
+        span = now - min(entry[0] for entry in self._idle)
+        capacity = sum(entry[4] for entry in self._idle)
+        if capacity <= 0:
             return
-        share = sum(i for _, i, _ in self._idle) / capacity
-        if share > self.idle_above:
-            if waiting_for_proposals:
-                cause = (f"the optimizer is too slow for these trials (a proposal takes {proposal_ms:.0f} ms, "
-                         f"a trial {trial_ms:.0f} ms): use --strategy random, --surrogate RF or ET, or fewer --jobs")
-            else:
-                cause = "the workers wait for dispatch: trials are too short for the per-trial overhead"
-            self._fire("low_utilization", f"workers were idle {share:.0%} of the last {self.idle_window_s:g} s: "
-                                          f"{cause}")
+        idle = sum(entry[2] for entry in self._idle) / capacity
+        starved = sum(entry[3] for entry in self._idle) / capacity
+        slow_optimizer = (f"the optimizer is too slow for these trials (a proposal takes {proposal_ms:.0f} ms, "
+                          f"a trial {trial_ms:.0f} ms): use --strategy random, --surrogate RF or ET, or fewer --jobs")
+        if span >= self.starved_min_s and starved > self.starved_above:
+            self._fire("low_utilization", f"workers waited for the optimizer's next point {starved:.0%} of the "
+                                          f"last {span:.0f} s: {slow_optimizer}")
+        elif span >= 0.5 * self.idle_window_s and idle > self.idle_above:
+            cause = slow_optimizer if starved >= 0.5 * idle else \
+                "the workers wait for dispatch: trials are too short for the per-trial overhead"
+            self._fire("low_utilization", f"workers were idle {idle:.0%} of the last {span:.0f} s: {cause}")
 
     def on_worker_lost(self, trial, error):
         self._fire("worker_lost", f"trial {trial.number} killed its worker process ({str(error)[:120]}); the pool "

@@ -3,8 +3,8 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..errors import ConfigError
-from .common import (check_identifiers, data_options, dict_option, extract_inline_dict, parse_line, prepare_cell,
-                     resolve_names, result_options, run_options, store, usage_errors)
+from .common import (IN_KERNEL, check_identifiers, data_options, dict_option, extract_inline_dict, parse_line,
+                     prepare_cell, resolve_names, result_options, run_options, store, usage_errors)
 
 
 @magics_class
@@ -48,7 +48,7 @@ class AblateMagics(Magics):
         with a new shuffle, every fit spread over the workers. The notebook's
         variables are left as they were (except --out). Returns an
         AblationResult: baseline, ranking (component, kind, score without it,
-        delta, se, p-value, label high|medium|low|none|harmful),
+        delta, its 95 % interval, se, p-value, label high|medium|low|unclear|none|harmful),
         most_impactful, to_frame(), plot().
         """
         with usage_errors():
@@ -79,7 +79,7 @@ class AblateMagics(Magics):
             if args.params or args.features is not None or inline_features is not None:
                 raise ConfigError("--params and --features ablate a pipeline (line form: %ablate pipe --data X y); "
                                   "in a cell, wrap each optional block in `if component('name'):`")
-            blocks, names = self._cell(cell, args.data)
+            blocks, names = self._cell(cell, args.data, isolate=args.backend in IN_KERNEL)
             result = ablate(blocks, *data, components=names, minimize=args.minimize, **options)
         return store(user_ns, args.out, result)
 
@@ -102,7 +102,7 @@ class AblateMagics(Magics):
             raise ConfigError(f"missing --data: a pipeline is cross-validated, e.g. %ablate {name} --data X y")
         return value
 
-    def _cell(self, cell, data_names):
+    def _cell(self, cell, data_names, isolate):
         from ..ablation.blocks import CellBlocks, find_components
         from ..search.cell import check_cell
 
@@ -111,7 +111,8 @@ class AblateMagics(Magics):
         if not analysis.has_result:
             raise ConfigError("the cell does not end with an expression, so it has no score; end it with the "
                               "score (e.g. cross_val_score(...).mean()), or with an unfitted estimator and --data X y")
-        shipped = check_cell(analysis, self.shell.user_ns, provided=("component",))
+        shipped = check_cell(analysis, self.shell.user_ns, provided=("component",),
+                             shell_names=self.shell.user_ns_hidden)
         for name in data_names or ():
             shipped.setdefault(name, self.shell.user_ns[name])
-        return CellBlocks(source, shipped, data_names=data_names), names
+        return CellBlocks(source, shipped, data_names=data_names, isolate=isolate), names

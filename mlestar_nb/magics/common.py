@@ -17,6 +17,7 @@ from ..executors import BACKENDS
 from ..search.cell import analyse_cell
 
 INLINE_PLACEHOLDER = "__mlestar_inline__"
+IN_KERNEL = ("sequential", "threads")   # backends that run the cell in the kernel, on the notebook's own objects
 
 # -- the options several magics take, one object each -------------------------------------------
 DATA_GROUP = argument_group("data and scoring")
@@ -79,10 +80,21 @@ def usage_errors():
 
 
 def parse_line(magic, line):
+    """The magic's options; a value written in quotes (--name 'my run') loses them, as in a shell."""
     try:
-        return parse_argstring(magic, line)
+        args = parse_argstring(magic, line)
     except ValueError as err:  # shlex: "No closing quotation", "No escaped character"
         raise ConfigError(f"cannot read the options ({err}); close every quote in the magic's line") from None
+    for option, value in vars(args).items():
+        setattr(args, option, [_unquote(v) for v in value] if isinstance(value, list) else _unquote(value))
+    return args
+
+
+def _unquote(value):
+    """IPython's argument splitter keeps quotes around a value; take one matching pair off."""
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
 
 
 def resolve_names(user_ns, names, option, example="X y"):

@@ -9,8 +9,8 @@ from ..errors import ConfigError
 from ..search.cell import CellObjective, check_cell
 from ..search.space import parse_space, space_to_json
 from ..search.strategies import STRATEGIES, SURROGATES
-from .common import (check_identifiers, data_options, dict_option, extract_inline_dict, parse_line, prepare_cell,
-                     resolve_names, result_options, run_options, store, unquoted, usage_errors)
+from .common import (IN_KERNEL, check_identifiers, data_options, dict_option, extract_inline_dict, parse_line,
+                     prepare_cell, resolve_names, result_options, run_options, store, unquoted, usage_errors)
 
 
 @magics_class
@@ -39,7 +39,14 @@ class TuneMagics(Magics):
     @argument("--target", type=float, metavar="V", help="stop once the best score reaches V")
     @argument("--name", metavar="NAME", help="journal name: trials go to .mlestar/NAME.jsonl "
               "(default: derived from the cell and space)")
-    @argument("--resume", action="store_true", help="continue the journal of --name up to --trials")
+    @argument("--resume", action="store_true", help="continue the journal of --name up to --trials (refused when "
+              "the cell or its data's shapes changed since the journal began)")
+    @argument("--force", action="store_true", help="with --resume: continue even though the cell or its data "
+              "changed (the journal then mixes both objectives' scores)")
+    @argument("--journal-dir", metavar="DIR",
+              help="folder of the journals (default: .mlestar, in the working directory)")
+    @argument("--no-journal", action="store_true",
+              help="keep no journal (nothing to --resume; for a read-only folder, or a throwaway run)")
     @data_options
     @argument("--objective", metavar="VAR", help="take the score from variable VAR instead of the last line")
     @argument("--objectives", metavar="NAME:max|min,...", help="several objectives, e.g. \"score:max,predict_ms:min\": "
@@ -99,16 +106,19 @@ class TuneMagics(Magics):
         dims = parse_space(space)
         provided = list(dims) + ["params"]
         source, analysis = prepare_cell(self.shell, cell, provided)
-        shipped = check_cell(analysis, user_ns, provided=provided, objective_name=args.objective)
+        shipped = check_cell(analysis, user_ns, provided=provided, objective_name=args.objective,
+                             shell_names=self.shell.user_ns_hidden,
+                             fix="define it in an earlier cell or add it to the space")
         data = None if args.data is None else tuple(resolve_names(user_ns, args.data, "--data"))
         start = None if args.start is None else resolve_names(user_ns, [args.start], "--start", "best_so_far")[0]
-        objective = CellObjective(source, shipped, objective_name=args.objective)
+        objective = CellObjective(source, shipped, objective_name=args.objective, isolate=args.backend in IN_KERNEL)
         result = tune(
             objective, space, trials=args.trials, minimize=args.minimize, strategy=args.strategy,
             surrogate=args.surrogate, initial=args.initial, start=start, jobs=args.jobs, backend=args.backend,
             scheduler=args.scheduler, timeout=args.timeout, patience=args.patience, target=args.target,
-            seed=args.seed, name=args.name or _cell_name(source, dims), resume=args.resume, data=data, cv=args.cv,
-            scoring=args.scoring, trial_timeout=args.trial_timeout, trial_memory=args.trial_memory,
+            seed=args.seed, name=args.name or _cell_name(source, dims), resume=args.resume, force=args.force,
+            journal=not args.no_journal, journal_dir=args.journal_dir, data=data, cv=args.cv, scoring=args.scoring,
+            trial_timeout=args.trial_timeout, trial_memory=args.trial_memory,
             progress=False if args.quiet else args.view, show_output=args.show_output, background=args.background,
             objectives=unquoted(args.objectives), constraints=unquoted(args.constraint or []),
             select=unquoted(args.select),

@@ -28,6 +28,40 @@ def starting_points(pipe, candidates):
     return starts
 
 
+def check_spaces(spaces, starts):
+    """--spaces before anything runs: each key a step of the pipeline (its full name, prep__scale, or its last
+    part, scale), each value a space over that step's parameters. A key that matched nothing would be
+    silently ignored, and the round would tune the built-in space instead."""
+    if spaces is None:
+        return None
+    if not isinstance(spaces, dict):
+        raise ConfigError(f"spaces must be a dict of step name -> space, got {type(spaces).__name__}")
+    from ..search.space import parse_space
+
+    steps = {}
+    for _, pipe in starts:
+        for path, value in pipe.get_params(deep=True).items():
+            if hasattr(value, "get_params") and not isinstance(value, type):
+                for key in {path, path.rsplit("__", 1)[-1]}:
+                    steps.setdefault(key, []).append(value)
+    for key, space in spaces.items():
+        if key not in steps:
+            names = sorted({path for path in steps if "__" not in path})
+            raise ConfigError(f"--spaces names step {key!r}, which the pipeline does not have; its steps are "
+                              f"{', '.join(names)} (nested ones as outer__inner)")
+        try:
+            dims = parse_space(space)
+        except ConfigError as err:
+            raise ConfigError(f"--spaces[{key!r}]: {err}") from None
+        known = set().union(*(estimator.get_params(deep=True) for estimator in steps[key]))
+        unknown = [name for name in dims if name not in known]
+        if unknown:
+            kind = type(steps[key][0]).__name__
+            raise ConfigError(f"--spaces[{key!r}] tunes {unknown[0]!r}, which {kind} does not have; its parameters "
+                              f"include {', '.join(sorted(known)[:8])}")
+    return spaces
+
+
 def arrays(X, y):
     try:
         y = np.asarray(y)

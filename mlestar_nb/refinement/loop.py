@@ -24,10 +24,10 @@ from ..runs.background import may_run_in_background
 from ..live.views import announce_finished
 from ..runs.dispatch import Events
 from ..runs.interrupts import InterruptGuard, returns_on_interrupt
-from ..validate import positive_int, workers
+from ..validate import positive_int, valid_scoring, workers
 from .choice import choose, final_step_space, joint_space
 from .ensemble import ENSEMBLES, make_ensemble
-from .inputs import arrays, folds, split_holdout, starting_points, subsample_rows
+from .inputs import arrays, check_spaces, folds, split_holdout, starting_points, subsample_rows
 from .leakage import leakage_warnings
 from .memory import TrialMemory, changed, current_values
 from .result import RefineResult, RoundRecord
@@ -66,10 +66,10 @@ def refine(pipe, X, y, *, cv=5, scoring=None, rounds=4, trials=20, spaces=None, 
         raise ConfigError(f"holdout must be a fraction in [0, 0.9), {expected('e.g. 0.2', holdout)}")
     if subsample is not None:
         subsample = positive_int("subsample", subsample)
-    if spaces is not None and not isinstance(spaces, dict):
-        raise ConfigError(f"spaces must be a dict of step name -> space, got {type(spaces).__name__}")
     workers(jobs, backend)
+    scoring = valid_scoring(scoring)
     starts = starting_points(pipe, candidates)
+    spaces = check_spaces(spaces, starts)
     X, y = arrays(X, y)
     classification = is_classifier(starts[0][1])
     views = list(listeners)

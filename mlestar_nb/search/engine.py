@@ -17,7 +17,7 @@ from ..live.monitor import ResourceMonitor
 from ..runs.control import Cancelled
 from ..runs.dispatch import Dispatcher, Events
 from .objectives import trial_loss
-from .proposer import Proposer, StrategyFailed
+from .proposer import Proposer, StrategyFailed, proposal_metrics
 from .result import Trial, summarize_durations
 from .trial import run_trial
 
@@ -59,6 +59,7 @@ class Search:
         self._tick_s = tick_s
         self._last_tick = None
         self._last_wait_s = 0.0
+        self._last_starved_s = 0.0
         self._limits = (rules.trial_timeout, rules.trial_memory)
         self._next_number = max((t.number for t in self.trials), default=-1) + 1
         self._since_improvement = 0
@@ -238,8 +239,10 @@ class Search:
                 finished=[(t.start, t.end) for t in self.trials[-4 * self.dispatcher.n_workers:]],
                 running_since=[epoch for _, _, epoch in self.dispatcher.running()],
                 waited_s=self.proposer.wait_seconds - self._last_wait_s, proposal_ms=self.proposer.ask_ms_mean,
-                trial_ms=1000 * (sum(recent) / len(recent) if recent else 0.0))
+                trial_ms=1000 * (sum(recent) / len(recent) if recent else 0.0),
+                starved_s=self.proposer.starved_worker_s - self._last_starved_s)
         self._last_wait_s = self.proposer.wait_seconds
+        self._last_starved_s = self.proposer.starved_worker_s
         self.events.publish("tick")
 
     def _prune_table(self):
@@ -299,11 +302,8 @@ class Search:
             "wall_s": wall,
             "startup_s": self.dispatcher.startup_s,
             "worker_utilization": min(1.0, busy / (self.executor.n_workers * wall)),
-            "success_rate": len(succeeded) / len(finished) if finished else 0.0,
-            "proposals": proposer.asks if proposer else 0,
-            "proposal_s_total": proposer.ask_seconds if proposer else 0.0,
-            "proposal_ms_mean": proposer.ask_ms_mean if proposer else 0.0,
-            "proposal_wait_s": proposer.wait_seconds if proposer else 0.0,
+            "success_rate": len(succeeded) / len(finished) if finished else None,   # None: nothing finished
+            **proposal_metrics(proposer),
             "stopped_running": self.stopped_running,
             "view_s": self.events.seconds,
         }

@@ -1,18 +1,23 @@
 """An append-only JSON-lines record of a search, one line per finished trial.
 
-The first line is a header naming the space and direction, so that `resume`
-refuses a journal written for another search. Each trial is written and flushed
+The first line is a header naming the space, the direction and the objective's
+fingerprint (its code, its data's shapes), so that `resume` refuses a journal
+written for another search. Each trial is written and flushed
 the moment it finishes: a killed kernel loses only the trials still running.
 A lock file stops two live searches from writing the same journal.
 """
+import ast
 import datetime
 import fcntl
+import hashlib
 import json
 import os
+import re
 
 from ..errors import ConfigError
 
 FORMAT = 1
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
 class Journal:
@@ -28,19 +33,36 @@ class Journal:
     def exists(self):
         return os.path.exists(self.path)
 
+    @property
+    def lock_path(self):
+        return self.path + ".lock"
+
     def lock(self):
-        """Hold an exclusive lock for the search's lifetime; refuse if another search holds it."""
+        """Hold an exclusive lock for the search's lifetime; refuse if another search holds it.
+
+        `close` removes the lock file while still holding it, so a search that
+        opened it just before finds, once it has the lock, that the file is no
+        longer the one at the path, and tries again on the new one.
+        """
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        self._lock_fh = open(self.path + ".lock", "w")
-        try:
-            fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock_fh.close()
-            self._lock_fh = None
-            raise ConfigError(
-                f"another search is writing journal '{self.name}' right now; wait for it to finish "
-                "or give this one a different --name"
-            ) from None
+        while True:
+            handle = open(self.lock_path, "a")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                raise ConfigError(
+                    f"another search is writing journal '{self.name}' right now; wait for it to finish "
+                    "or give this one a different --name"
+                ) from None
+            try:
+                current = os.stat(self.lock_path).st_ino == os.fstat(handle.fileno()).st_ino
+            except FileNotFoundError:
+                current = False
+            if current:
+                self._lock_fh = handle
+                return
+            handle.close()
 
     def start(self, header):
         """Begin a new journal; an older one of the same name is kept under a dated name."""
@@ -75,6 +97,10 @@ class Journal:
             self._fh.close()
             self._fh = None
         if self._lock_fh is not None:
+            try:
+                os.unlink(self.lock_path)   # while still holding the lock: see `lock`
+            except FileNotFoundError:
+                pass
             self._lock_fh.close()
             self._lock_fh = None
 
@@ -109,8 +135,10 @@ def _valid_trial(record):
 
 
 def journal_path(directory, name):
-    if not name or os.sep in name or name.startswith("."):
-        raise ConfigError(f"--name {name!r} must be a plain file name (letters, digits, '-', '_')")
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        shown = name if not isinstance(name, str) or len(name) <= 40 else name[:37] + "..."
+        raise ConfigError(f"--name {shown!r} must be a plain file name of at most 100 letters, digits, '-', '_' "
+                          "or '.', e.g. --name my-run")
     return os.path.join(directory, f"{name}.jsonl")
 
 
@@ -120,3 +148,53 @@ def known_journals(directory):
                       if f.endswith(".jsonl") and f.count(".") == 1)
     except FileNotFoundError:
         return []
+
+
+# -- what the trials of a journal were scored with ---------------------------------------------------------
+def fingerprint(objective, data=None):
+    """The cell's code and the shapes of the data, for the header: a resume checks both.
+
+    A cell's code is compared as its syntax tree, so comments and blank lines
+    are not changes. Shapes are those of `data` and of the arrays and frames a
+    cell reads from the notebook.
+    """
+    inputs = dict(getattr(objective, "namespace", None) or {})
+    if data is not None:
+        inputs["--data X"], inputs["--data y"] = data
+    shapes = {}
+    for name, value in inputs.items():
+        shape = getattr(value, "shape", None)
+        if isinstance(shape, tuple) and all(isinstance(n, int) or hasattr(n, "__index__") for n in shape):
+            shapes[name] = [int(n) for n in shape]
+    return {"code": _code_digest(objective), "shapes": shapes}
+
+
+def objective_change(before, now):
+    """How the objective of a journal (header's fingerprint) differs from this run's: None, or a phrase."""
+    if not isinstance(before, dict):
+        return None   # a journal written before fingerprints: nothing to compare
+    if before.get("code") and now.get("code") and before["code"] != now["code"]:
+        return "by other code (the cell or objective changed since)"
+    old, new = before.get("shapes") or {}, now.get("shapes") or {}
+    changed = [f"{name}: {_dims(old[name])} then, {_dims(new[name])} now" for name in new
+               if name in old and list(old[name]) != new[name]]
+    if changed:
+        return f"with other data ({'; '.join(changed)})"
+    return None
+
+
+def _dims(shape):
+    return "x".join(map(str, shape)) or "scalar"
+
+
+def _code_digest(objective):
+    """A cell's code as the digest of its syntax tree; None for a function (its code is not compared: a script
+    that resumes a crashed search may well pass a function of its own that computes the same)."""
+    source = getattr(objective, "source", None)
+    if not isinstance(source, str):
+        return None
+    try:
+        text = ast.dump(ast.parse(source))
+    except SyntaxError:
+        text = source
+    return hashlib.sha1(text.encode()).hexdigest()[:16]

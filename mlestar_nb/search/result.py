@@ -191,7 +191,7 @@ class TuneResult(FrontResult, Result):
             lines.append(
                 f"  {m.get('workers', '?')} {m.get('backend', '')} workers, wall {m.get('wall_s', 0):.1f} s, "
                 f"worker utilization {m.get('worker_utilization', 0):.0%}, "
-                f"success rate {m.get('success_rate', 0):.0%}, "
+                f"success rate {_share(m.get('success_rate'))}, "
                 f"median trial {m.get('trial_s_median', 0):.3g} s"
             )
         errors = [t for t in self.trials if t.state == "failed" and t.error]
@@ -217,7 +217,7 @@ class TuneResult(FrontResult, Result):
         facts = [f"{len(self.trials)} trials", f"strategy {self.strategy}", self.direction]
         if m:
             facts += [f"wall {m.get('wall_s', 0):.1f} s", f"worker utilization {m.get('worker_utilization', 0):.0%}",
-                      f"success rate {m.get('success_rate', 0):.0%}"]
+                      f"success rate {_share(m.get('success_rate'))}"]
         space = html.escape("; ".join(describe(self.space)))
         best = ""
         if self.best_trial is not None:
@@ -233,6 +233,10 @@ class TuneResult(FrontResult, Result):
     def top_trials(self, n=5):
         done = self.completed_trials
         return sorted(done, key=lambda t: t.value, reverse=self.maximize)[:n]
+
+
+def _share(value):
+    return fmt.MISSING if value is None else f"{value:.0%}"
 
 
 def summarize_durations(trials):

@@ -4,10 +4,15 @@ A space is a dict of name -> dimension. The shorthand is skopt's: a tuple of two
 ints is an integer range, of two floats a real range, an optional third item is
 the prior; a list is categorical; skopt `Dimension` objects are taken as given.
 The JSON form goes into journals so that a resume can prove it searches the same
-space.
+space. Categorical choices that skopt cannot take as labels (dicts and lists,
+which are unhashable; None mixed with strings; 1 beside True, which hash alike;
+objects such as estimators) become a `Choices` dimension: skopt sees their
+indices, and `decode_point`/`encode_point` translate at the strategy's edge.
 """
 import copy
 import itertools
+import json
+import keyword
 import math
 import numbers
 
@@ -33,34 +38,92 @@ def parse_space(spec):
             raise ConfigError(
                 f"space key {name!r} is not a valid Python name; each key becomes a variable in the cell"
             )
+        if keyword.iskeyword(name):
+            raise ConfigError(f"space key {name!r} is a Python keyword, so the cell cannot use it as a variable; "
+                              f"name it e.g. '{name}_' and pass it on where it goes (e.g. reg_{name}={name}_)")
         if name == "params":
             raise ConfigError("'params' is reserved (it holds the whole dict of a trial); rename that key")
         dims[name] = _dimension(name, value)
     return dims
 
 
+class Choices(Categorical):
+    """A categorical dimension over any objects: skopt sees the indices 0..n-1, `choices` holds the objects."""
+
+    def __init__(self, choices, name=None, prior=None):
+        self.choices = tuple(choices)
+        super().__init__(list(range(len(self.choices))), prior=prior, name=name)
+
+
+def choices_of(dim):
+    """The user's choices of a categorical dimension, whatever skopt sees."""
+    return dim.choices if isinstance(dim, Choices) else tuple(dim.categories)
+
+
+def _plain_labels(values):
+    """True when skopt can use these choices as they are: all str, all int, all float (finite) or all bool."""
+    kinds = {type(plain(v)) for v in values}
+    if len(kinds) != 1 or not kinds <= {str, int, float, bool}:
+        return False
+    return all(math.isfinite(plain(v)) for v in values) if kinds == {float} else True
+
+
 def _dimension(name, value):
+    if isinstance(value, Choices):
+        value = copy.deepcopy(value)
+        value.name = name
+        return value
+    if isinstance(value, Categorical):
+        value = _categorical(name, list(value.categories), prior=value.prior)
     if isinstance(value, Dimension):
         value = copy.deepcopy(value)  # never change the user's object
         value.name = name
         return value
+    if isinstance(value, range) or (type(value).__name__ == "ndarray" and getattr(value, "ndim", None) == 1):
+        value = list(value.tolist() if hasattr(value, "tolist") else value)   # range(...), np.logspace(...)
     if isinstance(value, list):
-        if not value:
-            raise ConfigError(f"space '{name}': the categorical list is empty; list at least one choice")
-        if len(set(map(repr, value))) != len(value):
-            raise ConfigError(f"space '{name}': the categorical list {value!r} repeats a choice; list each once")
-        return Categorical(value, name=name)
+        return _categorical(name, value)
     if isinstance(value, tuple):
         return _range(name, value)
+    if hasattr(value, "dist") and hasattr(value, "support"):
+        return _range(name, _scipy_range(name, value))
     raise ConfigError(
         f"space '{name}': expected (low, high[, prior]) or a list of choices, got {value!r}; "
         "e.g. (0.01, 1.0, 'log-uniform') or [16, 32, 64]"
     )
 
 
+def _categorical(name, values, prior=None):
+    if not values:
+        raise ConfigError(f"space '{name}': the categorical list is empty; list at least one choice")
+    if len(set(map(repr, values))) != len(values):
+        raise ConfigError(f"space '{name}': the categorical list {values!r} repeats a choice; list each once")
+    if len({json.dumps(jsonable(v)) for v in values}) != len(values):
+        raise ConfigError(f"space '{name}': the choices {values!r} would read the same in the journal (a string "
+                          "that spells another choice); rename one")
+    if _plain_labels(values):
+        return Categorical(values, prior=prior, name=name)
+    return Choices(values, name=name, prior=prior)
+
+
+def _scipy_range(name, frozen):
+    """A scipy.stats distribution of RandomizedSearchCV's kind, as the range it spans."""
+    kind = getattr(frozen.dist, "name", type(frozen.dist).__name__)
+    low, high = (float(b) for b in frozen.support())
+    if kind == "randint":
+        return int(low), int(high)
+    if kind == "uniform":
+        return low, high
+    if kind in ("loguniform", "reciprocal") and frozen.kwds.get("loc", 0) == 0 and frozen.kwds.get("scale", 1) == 1:
+        return low, high, "log-uniform"
+    raise ConfigError(f"space '{name}': a scipy.stats {kind} distribution has no range mlestar-nb can search; "
+                      "use uniform, loguniform or randint, or write (low, high[, prior])")
+
+
 def _range(name, value):
-    if len(value) not in (2, 3):
-        raise ConfigError(f"space '{name}': a range is (low, high) or (low, high, prior), got {value!r}")
+    if len(value) not in (2, 3) or any(isinstance(v, str) for v in value[:2]):
+        raise ConfigError(f"space '{name}': a tuple is a range, (low, high) or (low, high, prior), got {value!r}; "
+                          "for choices write a list, e.g. ['a', 'b', 'c']")
     low, high = value[0], value[1]
     prior = value[2] if len(value) == 3 else "uniform"
     for bound in (low, high):
@@ -108,7 +171,7 @@ def grid_points(dims):
         if isinstance(dim, Integer):
             axes.append(range(dim.low, dim.high + 1))
         else:
-            axes.append([plain(c) for c in dim.categories])
+            axes.append([plain(c) for c in choices_of(dim)])
     names = list(dims)
     return (dict(zip(names, combo)) for combo in itertools.product(*axes))
 
@@ -121,8 +184,33 @@ def plain(value):
     return value
 
 
-def plain_point(names, values):
-    return {name: plain(v) for name, v in zip(names, values)}
+def decode_point(dims, values):
+    """A strategy's point (skopt's values, in the order of `dims`) as the dict of plain values a trial gets."""
+    point = {}
+    for (name, dim), value in zip(dims.items(), values):
+        point[name] = dim.choices[int(value)] if isinstance(dim, Choices) else plain(value)
+    return point
+
+
+def encode_point(dims, point):
+    """Undo `decode_point`: the values skopt is told, in the order of `dims`."""
+    return [_choice_index(dim, point[name]) if isinstance(dim, Choices) else point[name]
+            for name, dim in dims.items()]
+
+
+def _choice_index(dim, value):
+    for i, choice in enumerate(dim.choices):
+        if choice is value:
+            return i
+    matches = [i for i, choice in enumerate(dim.choices) if _same_choice(choice, value)]
+    if not matches:
+        raise ValueError(f"{value!r} is not one of the choices of '{dim.name}'")
+    return matches[0]
+
+
+def _same_choice(choice, value):
+    choice = plain(choice)
+    return type(choice) is type(value) and (choice is value or choice == value or repr(choice) == repr(value))
 
 
 def space_to_json(dims):
@@ -130,7 +218,7 @@ def space_to_json(dims):
     out = {}
     for name, dim in dims.items():
         if isinstance(dim, Categorical):
-            out[name] = {"type": "categorical", "categories": [jsonable(c) for c in dim.categories]}
+            out[name] = {"type": "categorical", "categories": [jsonable(c) for c in choices_of(dim)]}
         elif isinstance(dim, Integer):
             out[name] = {"type": "integer", "low": int(dim.low), "high": int(dim.high), "prior": dim.prior}
         else:
@@ -146,6 +234,10 @@ def jsonable(value):
     return repr(value)
 
 
+def _same_json(a, b):
+    return type(a) is type(b) and a == b   # True is not 1 here, though Python says they are equal
+
+
 def point_to_json(point):
     return {name: jsonable(v) for name, v in point.items()}
 
@@ -156,7 +248,7 @@ def point_from_json(dims, stored):
     for name, dim in dims.items():
         value = stored[name]
         if isinstance(dim, Categorical):
-            matches = [c for c in dim.categories if jsonable(c) == value]
+            matches = [c for c in choices_of(dim) if _same_json(jsonable(c), value)]
             if not matches:
                 raise ConfigError(f"journal value {value!r} for '{name}' is not one of the space's choices")
             value = plain(matches[0])
@@ -189,9 +281,10 @@ def check_point(dims, point, what="start point"):
     for name, dim in dims.items():
         value = plain(point[name])
         if isinstance(dim, Categorical):
-            matches = [c for c in dim.categories if plain(c) == value and type(plain(c)) is type(value)]
+            matches = [c for c in choices_of(dim) if c is value or _same_choice(c, value)]
             if not matches:
-                raise ConfigError(f"{what}: {name}={value!r} is not one of the choices {list(dim.categories)!r}")
+                raise ConfigError(f"{what}: {name}={value!r} is not one of the choices {list(choices_of(dim))!r}")
+            value = plain(matches[0])
         else:
             numeric = isinstance(value, numbers.Real) and not isinstance(value, bool)
             if isinstance(dim, Integer) and not (numeric and float(value).is_integer()):

@@ -18,12 +18,12 @@ from ..errors import ConfigError, expected
 from ..executors import make_executor
 from ..executors.shipping import check_shippable
 from ..live.views import announce_finished
-from .journal import Journal, journal_path, known_journals
+from .journal import Journal, fingerprint, journal_path, known_journals, objective_change
 from ..runs.limits import parse_memory
-from ..validate import positive_int, positive_seconds, workers
+from ..validate import positive_int, positive_seconds, valid_scoring, workers
 from .front import FrontTracker
 from .objectives import check_resumed, objective_options, trial_loss
-from .result import Trial, TuneResult
+from .result import Trial, TuneResult, metric_from_record
 from .space import check_point, parse_space, point_from_json, space_to_json
 from .strategies import STRATEGIES, SURROGATES, make_strategy
 from .trial import SearchPayload
@@ -36,10 +36,10 @@ DEFAULT_JOURNAL_DIR = ".mlestar"
 @returns_on_interrupt
 def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrogate="GP", initial=None,
          start=None, known=None, jobs=None, backend="loky", timeout=None, patience=None, target=None, seed=None,
-         name=None, resume=False, data=None, cv=5, scoring=None, trial_timeout=None, trial_memory=None, journal=True,
-         journal_dir=DEFAULT_JOURNAL_DIR, progress=True, show_output=False, listeners=(), alert_thresholds=None,
-         client=None,
-         scheduler=None, objectives=None, constraints=(), select=None, reference=None):
+         name=None, resume=False, force=False, data=None, cv=5, scoring=None, trial_timeout=None, trial_memory=None,
+         journal=True, journal_dir=DEFAULT_JOURNAL_DIR, progress=True, show_output=False, listeners=(),
+         alert_thresholds=None, client=None, scheduler=None, objectives=None, constraints=(), select=None,
+         reference=None):
     """Search `space` for the parameters that give `objective(params)` its best score.
 
     `objective` takes a dict of parameters and returns a number, a dict with
@@ -47,11 +47,13 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     estimator, which is cross-validated on ``data=(X, y)`` with `cv` folds and
     `scoring`. Scores are maximized unless ``minimize=True``. Every finished
     trial is appended to ``journal_dir/name.jsonl``; ``resume=True`` continues
-    that journal up to `trials` in all. `trial_timeout` (seconds) and
-    `trial_memory` (bytes, or a size such as "500MB") stop a single trial that
-    runs too long or grows its worker too much; they need worker processes.
-    What a trial prints is kept on it (`trial.output`, its last lines);
-    ``show_output=True`` also shows it under the progress as each trial ends.
+    that journal up to `trials` in all, and refuses a journal begun by another
+    cell, or on data of other shapes, unless ``force=True``.
+    `trial_timeout` (seconds) and `trial_memory` (bytes, or a size such as
+    "500MB") stop a single trial that runs too long or grows its worker too
+    much; they need worker processes. What a trial prints is kept on it
+    (`trial.output`, its last lines); ``show_output=True`` also shows it under
+    the progress as each trial ends.
     `progress` is "auto" (True: a live widget panel in a notebook, a text line
     elsewhere), "widget", "text" or False; `alert_thresholds` overrides
     attributes of `alerts.AlertRules`.
@@ -88,8 +90,12 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
                           "kernel's, or a Dask worker's) cannot be stopped safely; use --backend loky")
     patience = None if patience is None else positive_int("patience", patience)
     initial = None if initial is None else positive_int("initial", initial)
-    if target is not None and (isinstance(target, bool) or not isinstance(target, numbers.Real)):
-        raise ConfigError(f"target must be a number, {expected('e.g. 0.95', target)}")
+    if initial is not None and initial > trials:
+        raise ConfigError(f"initial is {initial} random points but the budget is {trials} trials, so the surrogate "
+                          "would never be used; lower --initial or raise --trials")
+    if target is not None and (isinstance(target, bool) or not isinstance(target, numbers.Real)
+                               or not math.isfinite(target)):
+        raise ConfigError(f"target must be a finite number, {expected('e.g. 0.95', target)}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
         raise ConfigError(f"seed must be an integer, {expected('e.g. 0', seed)}")
     if str(surrogate).upper() not in SURROGATES:
@@ -106,6 +112,12 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
                           "turns off; drop one of them")
     if data is not None and (not isinstance(data, (tuple, list)) or len(data) != 2):
         raise ConfigError(f"data must be a pair (X, y), {expected('(X, y)', type(data).__name__)}")
+    if data is not None and minimize:
+        raise ConfigError("minimize does not apply to an estimator scored on data: scikit-learn scorers are "
+                          "higher-is-better (a loss is neg_..., e.g. --scoring neg_log_loss); drop --minimize")
+    scoring = valid_scoring(scoring)
+    if force and not resume:
+        raise ConfigError("force only applies to --resume (it continues a journal begun by another cell or data)")
 
     spec, rule = objective_options(objectives, constraints, reference, select, minimize=minimize, patience=patience,
                                    target=target, known=known, objective=objective, data=data)
@@ -130,14 +142,19 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     views = list(listeners)
     if progress:
         from .views import make_search_view
-        views.insert(0, make_search_view(progress, show_output=show_output))   # drawn first: before anyone else hears of the start
+        views.insert(0, make_search_view(progress, show_output=show_output))   # drawn before others hear
     rules = StopRules(trials, timeout, patience, target, maximize, trial_timeout, trial_memory)
     try:
         if executor.pickles:   # before the journal is touched: a failed start must not move it aside
             check_shippable(payload, getattr(objective, "namespace", None))
-        journal_obj, previous, notes = _open_journal(journal, journal_dir, name, dims, maximize, resume,
-                                                     extra=spec.to_json() if spec is not None else None)
+        header = {"name": name, "space": space_to_json(dims), "direction": "maximize" if maximize else "minimize",
+                  "objective": fingerprint(objective, data), **(spec.to_json() if spec is not None else {})}
+        journal_obj, previous, notes = _open_journal(journal, journal_dir or DEFAULT_JOURNAL_DIR, header, dims,
+                                                     resume, force)
         try:
+            if len(previous) >= trials:
+                notes.append(f"the journal already holds {len(previous)} finished trials, at or over the budget of "
+                             f"{trials}: nothing new was run; raise --trials to continue")
             for trial in previous:
                 loss = trial_loss(trial, maximize, spec) if trial.state in ("complete", "pruned") else None
                 if loss is not None:
@@ -146,6 +163,7 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
                 strat.tell(params, -score if maximize else score)
             done = [trial.params for trial in previous]
             strat.enqueue(point for point in start if point not in done)  # a resumed run does not redo them
+            rules.budget = max(trials, len(previous))
             search = Search(payload=payload, strategy=strat, executor=executor, rules=rules, journal=journal_obj,
                             previous=previous, listeners=views, prune=data is not None and spec is None,
                             alert_rules=alert_rules, front=FrontTracker(spec, rule) if spec is not None else None)
@@ -163,11 +181,15 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
         notes.append(f"{search.stopped_running} running trial(s) were stopped by the interrupt and not recorded")
     if search.stop_reason == "grid exhausted":
         notes.append(f"the grid has {len(search.trials)} points, fewer than the budget of {trials}")
+    metrics = {**search.metrics(len(previous)), "known_trials": len(known), "budget": trials, "seed": seed,
+               "started_at": started_at, "host": platform.node()}
+    if metrics["proposals_fallback"]:
+        notes.append(f"{metrics['proposals_fallback']} point(s) were random draws: workers took points faster than "
+                     "the Bayesian model could make them (docs/bayes.md); --strategy bayes always waits for the model")
     result = TuneResult(
         name=name, direction="maximize" if maximize else "minimize", strategy=strat.name, space=dims,
         trials=search.trials, status=search.status, stop_reason=search.stop_reason,
-        metrics={**search.metrics(len(previous)), "known_trials": len(known), "budget": trials, "seed": seed,
-                 "started_at": started_at, "host": platform.node()},
+        metrics=metrics,
         journal_path=journal_obj.path if journal_obj else None,
         notes=notes, alerts=list(alert_rules.alerts), error=search.error,
         resources=search.monitor.history, payload=payload, objectives=spec, selection=rule,
@@ -204,18 +226,17 @@ def _known_points(dims, known):
     return pairs
 
 
-def _open_journal(enabled, directory, name, dims, maximize, resume, extra=None):
+def _open_journal(enabled, directory, header, dims, resume, force):
     """Return (journal or None, trials from an earlier run, notes for the result)."""
     notes = []
     if not enabled:
         if resume:
-            raise ConfigError("resume needs the journal; drop journal=False")
+            raise ConfigError("resume needs the journal; drop --no-journal (journal=False)")
         return None, [], notes
+    name = header["name"]
     journal = Journal(journal_path(os.path.abspath(directory), name))
-    journal.lock()
     try:
-        header = {"name": name, "space": space_to_json(dims), "direction": "maximize" if maximize else "minimize",
-                  **(extra or {})}
+        journal.lock()
         if not resume:
             journal.start(header)
             return journal, [], notes
@@ -230,13 +251,25 @@ def _open_journal(enabled, directory, name, dims, maximize, resume, extra=None):
         if stored.get("direction") != header["direction"]:
             raise ConfigError(f"journal '{name}' was written to {stored.get('direction')}, not to "
                               f"{header['direction']}; match --minimize to the original run")
+        change = objective_change(stored.get("objective"), header["objective"])
+        if change and not force:
+            raise ConfigError(f"journal '{name}' was begun {change}, so its scores measure another objective; "
+                              "--resume --force (force=True) continues it anyway, mixing both, or give this run "
+                              "a new --name")
         check_resumed(name, stored, header)
         previous = _trials_from_records(records, dims)
         journal.reopen()
         notes.append(f"resumed {len(previous)} finished trial(s) from {journal.path}")
+        if change:
+            notes.append(f"resumed with --force although the journal was begun {change}")
         if skipped:
             notes.append(f"skipped {skipped} unreadable journal line(s)")
         return journal, previous, notes
+    except OSError as err:
+        journal.close()
+        raise ConfigError(f"cannot write the journal in {os.path.dirname(journal.path)} ({err.strerror or err}); "
+                          "pass --journal-dir DIR with a folder you can write, or --no-journal to run without one "
+                          "(library: journal_dir=..., journal=False)") from None
     except BaseException:
         journal.close()
         raise
@@ -250,7 +283,8 @@ def _trials_from_records(records, dims):
         seen.add(record["number"])
         fields = {k: record.get(k) for k in ("value", "state", "start", "end", "duration", "worker", "error")}
         trials.append(Trial(number=record["number"], params=point_from_json(dims, record["params"]),
-                            metrics=record.get("metrics") or {}, intermediate=record.get("intermediate") or [],
+                            metrics={k: metric_from_record(v) for k, v in (record.get("metrics") or {}).items()},
+                            intermediate=record.get("intermediate") or [],
                             warnings=record.get("warnings") or [], **fields))
     return trials
 

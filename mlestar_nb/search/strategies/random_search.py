@@ -1,7 +1,7 @@
 """Random search: independent draws from the space's priors."""
 import numpy as np
 
-from ..space import plain_point, to_skopt
+from ..space import decode_point, to_skopt
 from .base import Strategy
 
 
@@ -15,4 +15,4 @@ class RandomSearch(Strategy):
 
     def _propose(self, pending):
         values = self._space.rvs(n_samples=1, random_state=self._rng)[0]
-        return plain_point(self.names, values)
+        return decode_point(self.dims, values)
