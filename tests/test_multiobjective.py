@@ -349,48 +349,39 @@ def test_the_report_draws_the_front_and_marks_the_selected_trial():
     assert section.count("<tr>") - 1 == len(front.pareto)   # the table: a header row, then each front trial
 
 
-FRONT_NOTEBOOK = {
-    "nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                                    "language": "python"}},
-    "cells": [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "id": f"c{i}",
-               "source": source} for i, source in enumerate([
-        "%load_ext mlestar_nb",
-        "%%mlestar_tune --space {'x': (0.0, 1.0), 'y': (0.0, 1.0)} --trials 24 --jobs 2 --backend threads "
-        "--objectives 'score:max,cost:min' --constraint 'y<=0.8' --strategy evolution --seed 0\n"
-        "import time\ntime.sleep(0.1)\n{'score': 1 - (1 - x) ** 2 - 0.2 * y, 'cost': 1 + 9 * x ** 2 + y, 'y': y}",
-    ])],
-}
+FRONT_CELLS = [
+    "%load_ext mlestar_nb",
+    "%%mlestar_tune --space {'x': (0.0, 1.0), 'y': (0.0, 1.0)} --trials 24 --jobs 2 --backend threads "
+    "--objectives 'score:max,cost:min' --constraint 'y<=0.8' --strategy evolution --seed 0\n"
+    "import time\ntime.sleep(0.1)\n{'score': 1 - (1 - x) ** 2 - 0.2 * y, 'cost': 1 + 9 * x ** 2 + y, 'y': y}",
+]
 
 
 def test_the_panel_shows_the_front_in_jupyterlab(tmp_path):
     """The live panel of a search with two objectives, rendered by JupyterLab in Debian's Chromium."""
     import os
 
-    from test_browser import ARTIFACTS, KERNEL_READY_JS, _open, jupyter
-    from web import CHROMIUM, launch_chromium
+    import nbformat
+
+    from test_browser import ARTIFACTS, KERNEL_READY_JS, jupyter, running_notebook
+    from web import CHROMIUM
 
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with jupyter(tmp_path, "lab", {"front.ipynb": FRONT_NOTEBOOK}) as (base, token), sync_api.sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            _open(page, base, token, "lab", "front.ipynb")
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            panel = page.locator(".mlestar-panel").first
-            panel.locator(".mlestar-status", has_text="done").wait_for(timeout=180_000)
-            page.wait_for_function(KERNEL_READY_JS, timeout=60_000)
-            counts = panel.locator(".mlestar-counts").inner_text()
-            front, feasible = map(int, re.search(r"front (\d+) of (\d+) feasible", counts).groups())
-            assert "24/24 trials" in counts and 0 < front <= feasible < 24   # y <= 0.8 breaks some
-            assert re.search(r"selected: trial \d+ score", panel.locator(".mlestar-best").inner_text())
-            assert panel.locator(".mlestar-front tbody tr").count() == min(8, front)
-            assert panel.locator("img").first.evaluate("img => img.naturalWidth") > 100
-            panel.screenshot(path=str(ARTIFACTS / "panel-front.png"))
-        finally:
-            browser.close()
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in FRONT_CELLS])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    with jupyter(tmp_path, "lab", {"front.ipynb": notebook}) as (base, token), \
+            running_notebook(base, token, "lab", "front.ipynb") as page:
+        panel = page.locator(".mlestar-panel").first
+        panel.locator(".mlestar-status", has_text="done").wait_for(timeout=180_000)
+        page.wait_for_function(KERNEL_READY_JS, timeout=60_000)
+        counts = panel.locator(".mlestar-counts").inner_text()
+        front, feasible = map(int, re.search(r"front (\d+) of (\d+) feasible", counts).groups())
+        assert "24/24 trials" in counts and 0 < front <= feasible < 24   # y <= 0.8 breaks some
+        assert re.search(r"selected: trial \d+ score", panel.locator(".mlestar-best").inner_text())
+        assert panel.locator(".mlestar-front tbody tr").count() == min(8, front)
+        assert panel.locator("img").first.evaluate("img => img.naturalWidth") > 100
+        panel.screenshot(path=str(ARTIFACTS / "panel-front.png"))
 
 
 def test_evolution_on_one_objective_converges_and_a_resumed_run_breeds_from_its_journal(ns, tmp_path):
