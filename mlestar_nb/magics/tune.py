@@ -1,13 +1,10 @@
 """%%mlestar_tune: parse the line, check the cell once, call `tune()`."""
-import hashlib
-import json
-
 from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..errors import ConfigError
 from ..search.cell import CellObjective, check_cell
-from ..search.space import parse_space, space_to_json
+from ..search.space import parse_space
 from ..search.strategies import STRATEGIES, SURROGATES
 from .common import (IN_KERNEL, check_identifiers, data_options, dict_option, extract_inline_dict, parse_line,
                      prepare_cell, resolve_names, result_options, run_options, store, unquoted, usage_errors)
@@ -90,7 +87,7 @@ class TuneMagics(Magics):
             return self._tune(args, cell, inline_space)
 
     def _tune(self, args, cell, inline_space):
-        from ..search.tuner import tune
+        from ..search.tuner import default_name, tune
 
         user_ns = self.shell.user_ns
         check_identifiers(out=args.out, objective=args.objective)
@@ -116,7 +113,7 @@ class TuneMagics(Magics):
             objective, space, trials=args.trials, minimize=args.minimize, strategy=args.strategy,
             surrogate=args.surrogate, initial=args.initial, start=start, jobs=args.jobs, backend=args.backend,
             scheduler=args.scheduler, timeout=args.timeout, patience=args.patience, target=args.target,
-            seed=args.seed, name=args.name or _cell_name(source, dims), resume=args.resume, force=args.force,
+            seed=args.seed, name=args.name or default_name(objective, dims), resume=args.resume, force=args.force,
             journal=not args.no_journal, journal_dir=args.journal_dir, data=data, cv=args.cv, scoring=args.scoring,
             trial_timeout=args.trial_timeout, trial_memory=args.trial_memory,
             progress=False if args.quiet else args.view, show_output=args.show_output, background=args.background,
@@ -141,8 +138,3 @@ class TuneMagics(Magics):
         except Exception as err:
             print(f"--apply: the cell raised {type(err).__name__}: {err} with the best parameters "
                   f"{result.best_params}")
-
-
-def _cell_name(source, dims):
-    digest = hashlib.sha1((source + json.dumps(space_to_json(dims), sort_keys=True)).encode()).hexdigest()
-    return f"tune-{digest[:8]}"

@@ -125,7 +125,7 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     known = _known_points(dims, known)
 
     maximize = spec.maximize if spec is not None else not minimize
-    name = name or _default_name(objective, dims)
+    name = name or default_name(objective, dims)
     strat = make_strategy(strategy, dims, budget=trials, seed=seed, surrogate=surrogate, n_initial=initial,
                           objectives=spec)
     from ..live.alerts import AlertRules
@@ -242,8 +242,10 @@ def _open_journal(enabled, directory, header, dims, resume, force):
             return journal, [], notes
         if not journal.exists():
             found = ", ".join(known_journals(os.path.dirname(journal.path))) or "none"
+            hint = ("; without --name the name comes from the cell's code and space, so an edited cell has a new one: "
+                    "pass --name of the journal to continue" if name.startswith("tune-") else "")
             raise ConfigError(f"no journal named '{name}' to resume in {os.path.dirname(journal.path)} "
-                              f"(found: {found}); check --name, or run without --resume to start it")
+                              f"(found: {found}); check --name, or run without --resume to start it{hint}")
         stored, records, skipped = journal.load()
         if stored.get("space") != json.loads(json.dumps(header["space"])):
             raise ConfigError(f"journal '{name}' was written for a different space; resume with the same "
@@ -289,7 +291,8 @@ def _trials_from_records(records, dims):
     return trials
 
 
-def _default_name(objective, dims):
+def default_name(objective, dims):
+    """The journal's name when none is given: a digest of the cell's code (or the function's name) and the space."""
     identity = getattr(objective, "source", None) or getattr(objective, "__qualname__", type(objective).__name__)
     digest = hashlib.sha1((identity + json.dumps(space_to_json(dims), sort_keys=True)).encode()).hexdigest()
     return f"tune-{digest[:8]}"
