@@ -16,6 +16,7 @@ mlestar-nb runs through `tune()` on the threads backend with 4 workers; Optuna t
 its default population (50) and with 20.
 
     python benchmarks/multiobjective.py [--quick] [--seeds N] [--trials N] [--jobs N] [--only zdt1,zdt2,forest,...]
+                                        [--add]   (add the parts run to the existing record)
 
 Writes benchmarks/results/multiobjective.json and .md (the table in the README comes from the .md).
 """
@@ -215,6 +216,8 @@ def main():
     parser.add_argument("--only", default="zdt1,zdt2,forest,hartmann6,design",
                         help="comma-separated parts to run")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "multiobjective"))
+    parser.add_argument("--add", action="store_true",
+                        help="keep the parts OUT.json already holds and add (or replace) the ones run now")
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.trials = 1, 40
@@ -223,6 +226,8 @@ def main():
     record = {"date": datetime.date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
               f"Python {platform.python_version()}", "load_average_start": os.getloadavg(),
               "trials": args.trials, "jobs": args.jobs, "seeds": args.seeds, "versions": _versions(), "problems": {}}
+    if args.add and os.path.exists(args.out + ".json"):
+        record = _added_to(record, args.out + ".json", parts)
     data = forest_data()
     for problem in [p for p in PROBLEMS if p in parts]:
         runs = {tool: [] for tool in TOOLS}
@@ -249,24 +254,37 @@ def main():
         _print_table(problem, table)
         save(record, args.out, started)
     if "hartmann6" in parts:
-        record["hartmann6"] = single_objective(2 * args.trials, args.jobs, max(args.seeds, 5 if not args.quick
-                                                                                   else 2))
+        record["hartmann6"] = {"evaluations": 2 * args.trials, **single_objective(
+            2 * args.trials, args.jobs, max(args.seeds, 5 if not args.quick else 2))}
         save(record, args.out, started)
     if "design" in parts:
-        record["design"] = design(args.trials, 1 if args.quick else args.design_seeds)
+        record["design_seeds"] = 1 if args.quick else args.design_seeds
+        record["design"] = design(args.trials, record["design_seeds"])
         save(record, args.out, started)
     print(markdown(record))
 
 
 def save(record, out, started):
     """Written after each part, so that a long run stopped early keeps what it measured."""
-    record["load_average_end"] = os.getloadavg()
-    record["wall_s"] = time.time() - started
+    latest = record["parts_added"][-1] if record.get("parts_added") else record
+    latest["load_average_end"] = os.getloadavg()
+    latest["wall_s"] = time.time() - started
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out + ".json", "w") as handle:
         json.dump(record, handle, indent=1)
     with open(out + ".md", "w") as handle:
         handle.write(markdown(record))
+
+
+def _added_to(record, path, parts):
+    """The earlier record with this run's facts; each part keeps the date, seeds and load it was measured with."""
+    with open(path) as handle:
+        earlier = json.load(handle)
+    facts = {"parts": parts, **{key: record[key] for key in ("date", "machine", "load_average_start", "seeds",
+                                                               "trials")}}
+    earlier.setdefault("parts_added", []).append(facts)
+    earlier["versions"] = record["versions"]
+    return earlier
 
 
 def _versions():
@@ -289,6 +307,12 @@ def markdown(record):
     lines = [f"Multi-objective benchmark, {record['date']}, {record['machine']}; {record['trials']} evaluations, "
              f"{record['jobs']} workers, {record['seeds']} seeds; 1/5/15-minute load average at the start {load}, "
              f"at the end {', '.join(f'{v:.1f}' for v in record['load_average_end'])}.", ""]
+    for added in record.get("parts_added", []):
+        evaluations = added.get("trials", record["trials"])
+        lines += [f"Added {added['date']}: {', '.join(added['parts'])} ({evaluations} evaluations, "
+                  f"{added['seeds']} seeds; 1/5/15-minute load "
+                  f"average at the start {', '.join(f'{v:.1f}' for v in added['load_average_start'])}, at the end "
+                  f"{', '.join(f'{v:.1f}' for v in added['load_average_end'])}).", ""]
     problems = record["problems"]
     if problems:
         tools = list(next(iter(problems.values()))["tools"])
@@ -302,16 +326,18 @@ def markdown(record):
                 text = f"{row['median']:.4g} ({row['q1']:.4g}-{row['q3']:.4g})"
                 cells.append(f"**{text}**" if row["median"] == best else text)
             lines.append(f"| {problem} | " + " | ".join(cells) + " |")
-        walls = [f"{t} {statistics.median(p['tools'][t]['wall_s'] for p in problems.values()):.0f} s"
+        walls = [f"{t} " + " / ".join(f"{p['tools'][t]['wall_s']:.0f}" for p in problems.values()) + " s"
                  for t in tools]
-        lines += ["", "Median wall time per run: " + ", ".join(walls) + "."]
+        lines += ["", f"Median wall time per run ({' / '.join(problems)}): " + ", ".join(walls) + "."]
     if "hartmann6" in record:
         h = record["hartmann6"]
-        lines += ["", f"Hartmann6, one objective, {2 * record['trials']} evaluations: median regret evolution "
+        lines += ["", f"Hartmann6, one objective, {h.get('evaluations', 2 * record['trials'])} evaluations: "
+                      f"median regret evolution "
                       f"{h['evolution']['median']:.4f} (IQR {h['evolution']['q1']:.4f}-{h['evolution']['q3']:.4f}),"
                       f" random {h['random']['median']:.4f} (IQR {h['random']['q1']:.4f}-{h['random']['q3']:.4f})."]
     if "design" in record:
-        lines += ["", "| design choice (ask/tell, 4 pending) | ZDT1 hypervolume, median (IQR) | ZDT2 "
+        lines += ["", f"| design choice (ask/tell, 4 pending, {record.get('design_seeds', '?')} seeds) "
+                      "| ZDT1 hypervolume, median (IQR) | ZDT2 "
                       "| seconds per run |", "|---|---|---|---|"]
         for label in record["design"]["zdt1"]:
             rows = [record["design"][p][label] for p in ("zdt1", "zdt2")]
