@@ -11,6 +11,8 @@ import mlestar_nb
 from mlestar_nb.search.proposer import Plan
 from mlestar_nb.search.space import parse_space
 from mlestar_nb.search.strategies import BayesSearch, GridSearch, RandomSearch, make_strategy
+from mlestar_nb.search.strategies import EvolutionSearch, ScalarizedSearch
+from mlestar_nb.search.objectives import Losses
 from mlestar_nb.search.strategies.bayes import FIT_CAP
 from mlestar_nb.search.strategies.gp import scale_losses
 from mlestar_nb.errors import ConfigError
@@ -25,10 +27,19 @@ def branin_like(p):
 GRID_SPACE = {"x": [-5.0, 0.0, 2.5, 10.0], "n": (1, 4), "kind": ["a", "b"]}
 
 
+# strategies added after the first ones, each built from (dims, seed); they run through every test below
+MORE_STRATEGIES = [
+    lambda dims, seed: EvolutionSearch(dims, seed=seed, population=4),
+    lambda dims, seed: ScalarizedSearch(dims, lambda s: BayesSearch(dims, seed=s, n_initial=4), seed=seed,
+                                        surrogate="GP"),
+]
+
+
 def _strategies(seed=1):
     dims = parse_space(SPACE)
     return ([RandomSearch(dims, seed=seed)]
             + [BayesSearch(dims, seed=seed, surrogate=s, n_initial=4) for s in ("GP", "RF", "ET", "GBRT")]
+            + [make(dims, seed) for make in MORE_STRATEGIES]
             + [GridSearch(parse_space(GRID_SPACE), seed=seed, budget=10)])
 
 
@@ -51,7 +62,7 @@ def test_strategy_contract(strategy):
     assert len(strategy.observations()) == 8
 
 
-@pytest.mark.parametrize("index", range(1, 6), ids=lambda i: _name(_strategies()[i]))
+@pytest.mark.parametrize("index", range(1, len(_strategies())), ids=lambda i: _name(_strategies()[i]))
 def test_a_running_point_is_not_proposed_again(index):
     """`pending` changes the proposal: two twins with the same history, one told that the point the other
     proposes is running, propose different points (random search ignores pending by design)."""
@@ -154,6 +165,18 @@ def test_auto_picks_grid_only_when_it_fits_the_budget():
 def test_grid_on_a_continuous_space_is_refused():
     with pytest.raises(ConfigError, match="x is continuous"):
         make_strategy("grid", parse_space({"x": (0.0, 1.0), "n": (1, 3)}), budget=10)
+
+
+@pytest.mark.parametrize("make", MORE_STRATEGIES, ids=["evolution", "bayes-scalarized"])
+def test_strategies_for_several_objectives_take_loss_vectors(make):
+    """With objectives the engine tells `Losses` (a loss per objective and the constraints' violation)."""
+    strategy = make(parse_space(SPACE), 3)
+    for _ in range(8):
+        point = strategy.ask()
+        losses = Losses((branin_like(point), -point["x"]), violation=max(0.0, point["x"] - 8.0))
+        strategy.tell(point, losses)
+    assert all(isinstance(loss, Losses) for _, loss in strategy.observations())
+    assert set(strategy.ask()) == {"x", "n", "kind"}
 
 
 # -- batches, scaling, upkeep (issue 13) ------------------------------------------------------------------

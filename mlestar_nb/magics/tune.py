@@ -7,7 +7,7 @@ from ..search.cell import CellObjective, check_cell
 from ..search.space import parse_space
 from ..search.strategies import STRATEGIES, SURROGATES
 from .common import (IN_KERNEL, check_identifiers, data_options, dict_option, extract_inline_dict, parse_line,
-                     prepare_cell, resolve_names, result_options, run_options, store, usage_errors)
+                     prepare_cell, resolve_names, result_options, run_options, store, unquoted, usage_errors)
 
 
 @magics_class
@@ -46,6 +46,15 @@ class TuneMagics(Magics):
               help="keep no journal (nothing to --resume; for a read-only folder, or a throwaway run)")
     @data_options
     @argument("--objective", metavar="VAR", help="take the score from variable VAR instead of the last line")
+    @argument("--objectives", metavar="NAME:max|min,...", help="several objectives, e.g. \"score:max,predict_ms:min\": "
+              "the cell returns a dict holding each, or an unfitted estimator (with --data), for which the worker "
+              "also measures fit_s, predict_ms and size_kb. The result has pareto, hypervolume, select(rule), "
+              "plot_pareto()")
+    @argument("--constraint", action="append", metavar="EXPR", help="NAME<=V or NAME>=V (repeatable): trials "
+              "that break it are kept, marked infeasible, never on the front; alone, it constrains the score")
+    @argument("--select", metavar="RULE", help="with --objectives, the trial best_params, --apply and save() take "
+              "from the front: knee (default), cheapest_within=0.01 (the cheapest within 0.01 of the best score), "
+              "weights=score:2,predict_ms:1")
     @run_options
     @result_options
     @argument("--apply", action="store_true",
@@ -64,7 +73,8 @@ class TuneMagics(Magics):
         and further metrics, or an unfitted scikit-learn estimator (with --data).
         The notebook's variables are left as they were, unless --apply is given.
         Returns a TuneResult (best_params, best_score, trials, to_frame(),
-        plot_convergence()).
+        plot_convergence()); with --objectives also pareto, hypervolume,
+        select(rule) and plot_pareto() (docs/multiobjective.md).
 
         Example::
 
@@ -107,6 +117,8 @@ class TuneMagics(Magics):
             journal=not args.no_journal, journal_dir=args.journal_dir, data=data, cv=args.cv, scoring=args.scoring,
             trial_timeout=args.trial_timeout, trial_memory=args.trial_memory,
             progress=False if args.quiet else args.view, show_output=args.show_output, background=args.background,
+            objectives=unquoted(args.objectives), constraints=unquoted(args.constraint or []),
+            select=unquoted(args.select),
         )
         store(user_ns, args.out, result)
         if args.apply:
@@ -115,7 +127,8 @@ class TuneMagics(Magics):
 
     def _apply(self, source, result):
         if result.best_params is None:
-            print("--apply: no trial completed, so the notebook was left as it was")
+            print("--apply: no trial completed" + (" with every constraint met" if result.objectives else "")
+                  + ", so the notebook was left as it was")
             return
         user_ns = self.shell.user_ns
         user_ns.update(result.best_params)

@@ -16,6 +16,7 @@ from ..live.alerts import AlertRules
 from ..live.monitor import ResourceMonitor
 from ..runs.control import Cancelled
 from ..runs.dispatch import Dispatcher, Events
+from .objectives import trial_loss
 from .proposer import Proposer, StrategyFailed, proposal_metrics
 from .result import Trial, summarize_durations
 from .trial import run_trial
@@ -36,7 +37,7 @@ class Search:
     """One run of the loop. Create, call `run()` once, read the attributes it sets."""
 
     def __init__(self, *, payload, strategy, executor, rules, journal=None, previous=(), listeners=(),
-                 prune=False, alert_rules=None, tick_s=0.5):
+                 prune=False, alert_rules=None, tick_s=0.5, front=None):
         self.payload = payload
         self.strategy = strategy
         self.executor = executor
@@ -44,6 +45,7 @@ class Search:
         self.journal = journal
         self.trials = list(previous)
         self.prune = prune
+        self.front = front               # a front.FrontTracker when the search has objectives
         self.status = "running"
         self.stop_reason = None
         self.error = None
@@ -189,7 +191,9 @@ class Search:
         if trial.duration is not None:
             self._durations.append(trial.duration)
         if trial.state in ("complete", "pruned"):
-            self.strategy.tell(trial.params, -trial.value if self.rules.maximize else trial.value)
+            loss = trial_loss(trial, self.rules.maximize, self.front and self.front.spec)
+            if loss is not None:
+                self.strategy.tell(trial.params, loss)
         if self.journal is not None:
             self.journal.append(trial.to_record())
         improved = self._note_best(trial)
@@ -280,6 +284,7 @@ class Search:
             "top": [{"number": t.number, "value": t.value, "params": dict(t.params)} for t in ordered[:5]],
             "history": [(t.value, t.state) for t in self.trials],
             "resources": self.monitor.last, "alerts": [a.to_dict() for a in self.alert_rules.alerts],
+            "front": self.front.snapshot(self.trials) if self.front is not None else None,
         }
 
     def metrics(self, previous_count):

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from .. import format as fmt
 from ..results import Result, new_axes, notes_html, table_html
+from .front import FrontResult
 from .space import describe, point_to_json
 
 FINISHED_STATES = ("complete", "failed", "pruned", "timeout")
@@ -49,7 +50,7 @@ def metric_from_record(value):
 
 
 @dataclass(repr=False)
-class TuneResult(Result):
+class TuneResult(FrontResult, Result):
     name: str
     direction: str                 # "maximize" or "minimize"
     strategy: str
@@ -67,8 +68,14 @@ class TuneResult(Result):
     # what the trials ran (objective, data, cv, scoring, seed: a `trial.SearchPayload`), so that `save()` can
     # refit the best estimator; kept in memory only, never in the journal
     payload: object = field(default=None, compare=False)
+    # several objectives (search/front.py): their `objectives.ObjectiveSpec`, and the rule `best_trial` follows
+    objectives: object = None
+    selection: object = field(default=None, compare=False)
 
-    kind = "search"
+    @property
+    def kind(self):
+        """"search", or "multiobjective" for a search with objectives (its report adds the front)."""
+        return "search" if self.objectives is None else "multiobjective"
 
     @property
     def maximize(self):
@@ -84,6 +91,10 @@ class TuneResult(Result):
 
     @property
     def best_trial(self):
+        """The completed trial with the best score; with objectives, the one the selection rule picks from the
+        front (the knee unless `select` chose another rule)."""
+        if self.objectives is not None:
+            return self.selected
         done = self.completed_trials
         if not done:
             return None
@@ -116,7 +127,10 @@ class TuneResult(Result):
             row = {"number": t.number, "value": t.value, "state": t.state}
             row.update({f"param_{k}": v for k, v in t.params.items()})
             row.update(duration=t.duration, start=t.start, end=t.end, worker=t.worker, error=t.error)
-            row.update({f"metric_{k}": v for k, v in t.metrics.items()})
+            objectives = self.objectives.names if self.objectives is not None else ()
+            row.update({f"metric_{k}": v for k, v in t.metrics.items() if k not in objectives})
+            if self.objectives is not None:
+                row.update(self._objective_columns(t))
             rows.append(row)
         return rows, "number"
 
@@ -139,7 +153,11 @@ class TuneResult(Result):
         ax.legend(loc="best", fontsize="small")
         return ax
 
-    plot = plot_convergence
+    def plot(self, ax=None):
+        """The convergence plot; with several objectives, the front (`plot_pareto`)."""
+        if self.objectives is not None and self.objectives.multi:
+            return self.plot_pareto(ax)
+        return self.plot_convergence(ax)
 
     def _counts(self):
         counts = {}
@@ -159,8 +177,11 @@ class TuneResult(Result):
         counts = self._counts()
         parts = [f"{counts.get(s, 0)} {s}" for s in FINISHED_STATES if counts.get(s)]
         lines = [f"TuneResult '{self.name}': {self._status_line()}, {len(self.trials)} trials "
-                 f"({', '.join(parts) or 'none finished'}), strategy {self.strategy}, {self.direction}"]
-        if self.best_trial is not None:
+                 f"({', '.join(parts) or 'none finished'}), strategy {self.strategy}, "
+                 + (self.direction if self.objectives is None else "several objectives")]
+        if self.objectives is not None:
+            lines.extend(self._front_lines())
+        elif self.best_trial is not None:
             lines.append(f"  best score {self.best_score:.6g} (trial {self.best_trial.number})")
             lines.append("  best params " + fmt.params(self.best_params))
         else:
@@ -202,6 +223,9 @@ class TuneResult(Result):
         if self.best_trial is not None:
             best = (f"<div>best score <b>{self.best_score:.6g}</b> with "
                     f"<code>{html.escape(repr(self.best_params))}</code></div>")
+        if self.objectives is not None:
+            return (f"{head}<div>{' · '.join(facts)}</div><div style='color:#666'>space: {space}</div>"
+                    + self._front_html() + notes_html(self.notes, self.alerts))
         return (f"{head}<div>{' · '.join(facts)}</div>{best}<div style='color:#666'>space: {space}</div>"
                 + table_html(["trial", "score", "state", "params", "seconds"], rows)
                 + notes_html(self.notes, self.alerts))

@@ -21,6 +21,8 @@ from ..live.views import announce_finished
 from .journal import Journal, fingerprint, journal_path, known_journals, objective_change
 from ..runs.limits import parse_memory
 from ..validate import positive_int, positive_seconds, valid_scoring, workers
+from .front import FrontTracker
+from .objectives import check_resumed, objective_options, trial_loss
 from .result import Trial, TuneResult, metric_from_record
 from .space import check_point, parse_space, point_from_json, space_to_json
 from .strategies import STRATEGIES, SURROGATES, make_strategy
@@ -36,7 +38,8 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
          start=None, known=None, jobs=None, backend="loky", timeout=None, patience=None, target=None, seed=None,
          name=None, resume=False, force=False, data=None, cv=5, scoring=None, trial_timeout=None, trial_memory=None,
          journal=True, journal_dir=DEFAULT_JOURNAL_DIR, progress=True, show_output=False, listeners=(),
-         alert_thresholds=None, client=None, scheduler=None):
+         alert_thresholds=None, client=None, scheduler=None, objectives=None, constraints=(), select=None,
+         reference=None):
     """Search `space` for the parameters that give `objective(params)` its best score.
 
     `objective` takes a dict of parameters and returns a number, a dict with
@@ -64,6 +67,15 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     started and runs it on its own thread: the notebook stays free, and the
     handle (or the panel's buttons) stops, pauses or extends it;
     ``handle.result()`` returns this TuneResult when it ends.
+
+    Several objectives: ``objectives={"score": "max", "predict_ms": "min"}``
+    (or "score:max,predict_ms:min"); the objective returns a dict holding each,
+    or an estimator, whose fit_s, predict_ms and size_kb the worker measures.
+    ``constraints=["predict_ms<=1.5"]`` keeps breaking trials off the front.
+    The result's `pareto`, `hypervolume` (against `reference`, a dict with
+    one value per objective, or one derived from the trials) and `select()`;
+    `select` is the rule `best_trial` follows ("knee" by default).
+    docs/multiobjective.md has the details.
     """
     if not callable(objective):
         raise ConfigError(f"objective must be callable as objective(params), {expected('a function', objective)}")
@@ -107,12 +119,15 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     if force and not resume:
         raise ConfigError("force only applies to --resume (it continues a journal begun by another cell or data)")
 
+    spec, rule = objective_options(objectives, constraints, reference, select, minimize=minimize, patience=patience,
+                                   target=target, known=known, objective=objective, data=data)
     start = _start_points(dims, start, trials)
     known = _known_points(dims, known)
 
-    maximize = not minimize
+    maximize = spec.maximize if spec is not None else not minimize
     name = name or default_name(objective, dims)
-    strat = make_strategy(strategy, dims, budget=trials, seed=seed, surrogate=surrogate, n_initial=initial)
+    strat = make_strategy(strategy, dims, budget=trials, seed=seed, surrogate=surrogate, n_initial=initial,
+                          objectives=spec)
     from ..live.alerts import AlertRules
     try:
         alert_rules = AlertRules(**(alert_thresholds or {}))
@@ -122,7 +137,8 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     executor = make_executor(backend, n_workers, client=client, scheduler=scheduler)
     executor.connect()  # a wrong scheduler address fails here, before the journal is touched
     payload = SearchPayload(objective=objective, data=tuple(data) if data is not None else None,
-                            cv=cv, scoring=scoring, maximize=maximize, seed=seed, seed_globals=backend != "threads")
+                            cv=cv, scoring=scoring, maximize=maximize, seed=seed, seed_globals=backend != "threads",
+                            objectives=spec)
     views = list(listeners)
     if progress:
         from .views import make_search_view
@@ -132,7 +148,7 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
         if executor.pickles:   # before the journal is touched: a failed start must not move it aside
             check_shippable(payload, getattr(objective, "namespace", None))
         header = {"name": name, "space": space_to_json(dims), "direction": "maximize" if maximize else "minimize",
-                  "objective": fingerprint(objective, data)}
+                  "objective": fingerprint(objective, data), **(spec.to_json() if spec is not None else {})}
         journal_obj, previous, notes = _open_journal(journal, journal_dir or DEFAULT_JOURNAL_DIR, header, dims,
                                                      resume, force)
         try:
@@ -140,15 +156,17 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
                 notes.append(f"the journal already holds {len(previous)} finished trials, at or over the budget of "
                              f"{trials}: nothing new was run; raise --trials to continue")
             for trial in previous:
-                if trial.state in ("complete", "pruned"):
-                    strat.tell(trial.params, -trial.value if maximize else trial.value)
+                loss = trial_loss(trial, maximize, spec) if trial.state in ("complete", "pruned") else None
+                if loss is not None:
+                    strat.tell(trial.params, loss)
             for params, score in known:
                 strat.tell(params, -score if maximize else score)
             done = [trial.params for trial in previous]
             strat.enqueue(point for point in start if point not in done)  # a resumed run does not redo them
             rules.budget = max(trials, len(previous))
             search = Search(payload=payload, strategy=strat, executor=executor, rules=rules, journal=journal_obj,
-                            previous=previous, listeners=views, prune=data is not None, alert_rules=alert_rules)
+                            previous=previous, listeners=views, prune=data is not None and spec is None,
+                            alert_rules=alert_rules, front=FrontTracker(spec, rule) if spec is not None else None)
             search.run()
         finally:
             if journal_obj is not None:
@@ -174,7 +192,7 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
         metrics=metrics,
         journal_path=journal_obj.path if journal_obj else None,
         notes=notes, alerts=list(alert_rules.alerts), error=search.error,
-        resources=search.monitor.history, payload=payload,
+        resources=search.monitor.history, payload=payload, objectives=spec, selection=rule,
     )
     announce_finished(views, result)
     return result
@@ -240,6 +258,7 @@ def _open_journal(enabled, directory, header, dims, resume, force):
             raise ConfigError(f"journal '{name}' was begun {change}, so its scores measure another objective; "
                               "--resume --force (force=True) continues it anyway, mixing both, or give this run "
                               "a new --name")
+        check_resumed(name, stored, header)
         previous = _trials_from_records(records, dims)
         journal.reopen()
         notes.append(f"resumed {len(previous)} finished trial(s) from {journal.path}")
