@@ -5,13 +5,15 @@ import time
 
 import mlestar_nb
 
-KINDS = ("search", "ablation", "refinement")
+KINDS = ("search", "ablation", "refinement", "multiobjective")
 SECTIONS = {   # what every report of a kind must show, by section id
     "search": ["run-card", "history", "parallel-coordinates", "slices", "importance", "top-trials", "failures",
                "resources", "notes"],
     "ablation": ["run-card", "ranking", "failures", "resources", "notes"],
     "refinement": ["run-card", "rounds", "history", "parallel-coordinates", "slices", "importance", "top-trials",
                    "failures", "ranking", "resources", "notes"],
+    "multiobjective": ["run-card", "pareto-front", "history", "parallel-coordinates", "slices", "importance",
+                       "top-trials", "failures", "resources", "notes"],
 }
 BROKEN = "the broken kind always fails"
 
@@ -38,6 +40,12 @@ def result(kind):
         return mlestar_nb.tune(planted, {"x": (0.0, 1.0), "noise": (1, 100), "kind": ["a", "b", "broken"]},
                                trials=45, strategy="random", seed=3, jobs=2, backend="threads", journal=False,
                                progress=False, alert_thresholds={"memory_pressure_below": 1.01})
+    if kind == "multiobjective":   # accuracy-like against cost-like, with a constraint some trials break
+        return mlestar_nb.tune(lambda p: {"score": 1 - (1 - p["x"]) ** 2 - 0.1 * p["y"], "cost": 1 + 9 * p["x"] ** 2
+                                          + p["y"], "memory": p["x"] + p["y"]},
+                               {"x": (0.0, 1.0), "y": (0.0, 1.0)}, trials=30, objectives="score:max,cost:min",
+                               constraints=["memory<=1.2"], strategy="evolution", seed=3, jobs=2, backend="threads",
+                               journal=False, progress=False)
     if kind == "noise":
         rng = random.Random(0)
         return mlestar_nb.tune(lambda p: rng.random(), {"x": (0.0, 1.0), "y": (0.0, 1.0)}, trials=30,

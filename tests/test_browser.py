@@ -103,40 +103,47 @@ def _open(page, base, token, app, name):
     page.wait_for_function(KERNEL_READY_JS, timeout=90_000)
 
 
-def test_quickstart_panel_renders_its_final_state_in_jupyterlab(lab):
+@contextlib.contextmanager
+def running_notebook(base, token, app, name):
+    """A Chromium page with notebook `name` open and every cell started; the browser is closed on the way out."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-    base, token = lab
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as p:
         browser = launch_chromium(p)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            _open(page, base, token, "lab", "quickstart.ipynb")
+            _open(page, base, token, app, name)
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            panel = page.locator(".mlestar-panel").first
-            try:
-                panel.locator(".mlestar-status", has_text="done").wait_for(timeout=240_000)
-            except Exception:
-                page.screenshot(path=str(ARTIFACTS / "panel-failure.png"))
-                raise
-            panel.scroll_into_view_if_needed()
-            page.wait_for_function(KERNEL_READY_JS, timeout=120_000)  # the rest of the notebook has run
-            panel.screenshot(path=str(ARTIFACTS / "panel.png"))
-            page.screenshot(path=str(ARTIFACTS / "quickstart-page.png"))
-            counts = panel.locator(".mlestar-counts").inner_text()
-            assert "30/30 trials" in counts
-            width = panel.locator(".widget-hprogress .progress-bar").evaluate(
-                "e => e.style.width || getComputedStyle(e).width")
-            assert width == "100%"
-            best = panel.locator(".mlestar-best").inner_text()
-            assert best.startswith("best ") and "learning_rate=" in best
-            meters = panel.locator(".mlestar-meters").inner_text()
-            assert "CPU" in meters and "memory" in meters and "kernel+workers RSS" in meters
-            plot_width = panel.locator("img").first.evaluate("img => img.naturalWidth")
-            assert plot_width > 100
-            assert panel.locator(".mlestar-top tbody tr").count() == 5
+            yield page
         finally:
             browser.close()
+
+
+def test_quickstart_panel_renders_its_final_state_in_jupyterlab(lab):
+    base, token = lab
+    with running_notebook(base, token, "lab", "quickstart.ipynb") as page:
+        panel = page.locator(".mlestar-panel").first
+        try:
+            panel.locator(".mlestar-status", has_text="done").wait_for(timeout=240_000)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "panel-failure.png"))
+            raise
+        panel.scroll_into_view_if_needed()
+        page.wait_for_function(KERNEL_READY_JS, timeout=120_000)  # the rest of the notebook has run
+        panel.screenshot(path=str(ARTIFACTS / "panel.png"))
+        page.screenshot(path=str(ARTIFACTS / "quickstart-page.png"))
+        counts = panel.locator(".mlestar-counts").inner_text()
+        assert "30/30 trials" in counts
+        width = panel.locator(".widget-hprogress .progress-bar").evaluate(
+            "e => e.style.width || getComputedStyle(e).width")
+        assert width == "100%"
+        best = panel.locator(".mlestar-best").inner_text()
+        assert best.startswith("best ") and "learning_rate=" in best
+        meters = panel.locator(".mlestar-meters").inner_text()
+        assert "CPU" in meters and "memory" in meters and "kernel+workers RSS" in meters
+        plot_width = panel.locator("img").first.evaluate("img => img.naturalWidth")
+        assert plot_width > 100
+        assert panel.locator(".mlestar-top tbody tr").count() == 5
     assert (ARTIFACTS / "panel.png").stat().st_size > 5000
 
 
@@ -163,15 +170,9 @@ def _counts(panel):
 @pytest.mark.parametrize("app", ["lab", "notebook"])
 def test_a_background_run_is_steered_from_its_panel(tmp_path, app):
     """Start a background search, run another cell while it goes, then Pause, Resume, +N and Stop from the panel."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with jupyter(tmp_path, app, {"background.ipynb": BACKGROUND_NOTEBOOK}) as (base, token), \
-            sync_api.sync_playwright() as p:
-        browser = launch_chromium(p)
+            running_notebook(base, token, app, "background.ipynb") as page:
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            _open(page, base, token, app, "background.ipynb")
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
             panel = page.locator(".mlestar-panel").first
             panel.locator(".mlestar-status", has_text="running").wait_for(timeout=120_000)
             # the cell after it ran while the search goes on
@@ -210,5 +211,3 @@ def test_a_background_run_is_steered_from_its_panel(tmp_path, app):
         except Exception:
             page.screenshot(path=str(ARTIFACTS / f"background-{app}-failure.png"))
             raise
-        finally:
-            browser.close()

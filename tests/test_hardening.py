@@ -149,6 +149,13 @@ def test_resume_refuses_a_journal_begun_by_another_cell_or_other_data_unless_for
     assert len(forced.trials) == 4 and any("resumed with --force" in note for note in forced.notes)
 
 
+def test_resume_without_a_name_after_editing_the_cell_says_why_and_what_to_do(ns):
+    space = "--space {'x': (0.0, 1.0)}"
+    tune(ns, f"{space} --trials 2 {SEQ}", "x")
+    with pytest.raises(UsageError, match="an edited cell has a new one: pass --name of the journal to continue"):
+        tune(ns, f"{space} --trials 4 --resume {SEQ}", "x + 0")
+
+
 def test_resuming_a_finished_budget_runs_nothing_and_says_so(ns, capsys):
     tune(ns, f"--space {{'a': (0.0, 1.0)}} --trials 4 --name full {SEQ}", "a")
     capsys.readouterr()

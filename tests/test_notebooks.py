@@ -70,3 +70,15 @@ def test_refine_notebook_improves_the_untuned_pipeline_on_its_holdout():
     text = "".join(o.get("text", "") for o in notebook.cells[-2].get("outputs", []))
     holdout = float(text.split("holdout r2 ")[1].split(",")[0])
     assert holdout > 0.3   # the untuned poly(3) + Ridge(1e-3) scores far below 0 on the same rows
+
+
+def test_multiobjective_notebook_chooses_a_knee_no_slower_and_no_more_accurate_than_the_best_score():
+    path = pathlib.Path(__file__).parent.parent / "notebooks" / "06_multiobjective.ipynb"
+    notebook = executed(path)
+    text = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" and "front.select" in c.source
+                   for o in c.get("outputs", []))
+    saved = float(text.split("the knee predicts ")[1].split("%")[0])
+    lost = float(text.split("gives up ")[1].split()[0])
+    assert saved >= 0 and lost >= 0   # both on the front: the most accurate trial is also the slowest on it
+    applied = "".join(o.get("text", "") for o in notebook.cells[-1].get("outputs", []))
+    assert "the knee saves" in applied and "trees" in applied

@@ -56,3 +56,37 @@ def test_the_notebooks_own_output_is_not_captured_by_trials_on_threads(ns, capsy
     printer.join()
     out = capsys.readouterr().out
     assert out.count("from the kernel") == 5 and "from a trial" not in out
+
+
+WARNS = """
+import time, warnings
+warnings.warn(f"trial at x={x:.6f}")
+time.sleep(0.02 + x / 20)
+warnings.warn(f"trial at x={x:.6f}")   # the same line twice: still kept
+x
+"""
+
+
+def test_each_threaded_trial_keeps_its_own_warnings_and_the_kernel_keeps_its_warning_settings(ns, recwarn):
+    """catch_warnings on several threads at once used to leave the kernel's warnings going to a dead list."""
+    import warnings
+
+    filters, show = list(warnings.filters), warnings.showwarning
+    result = ns.run_cell_magic("mlestar_tune", "--space {'x': (0.0, 1.0)} --trials 12 --jobs 6 --backend threads "
+                                               "--strategy random --quiet --seed 0", WARNS)
+    for trial in result.trials:
+        assert trial.warnings == [f"UserWarning: trial at x={trial.params['x']:.6f}"]
+    assert warnings.filters == filters and warnings.showwarning is show
+    assert not [w for w in recwarn if "trial at" in str(w.message)]   # none reached the notebook
+    warnings.warn("the user's own warning after the run")
+    assert [str(w.message) for w in recwarn][-1] == "the user's own warning after the run"
+
+
+def test_model_fits_on_the_proposer_threads_show_no_warnings(ns, recwarn):
+    import warnings
+
+    warnings.simplefilter("always")
+    ns.run_cell_magic("mlestar_tune", "--space {'x': (0.0, 1.0), 'y': (-1.0, 1.0), 'k': (1, 3)} --trials 30 "
+                                      "--jobs 4 --backend threads --strategy bayes --quiet --seed 1",
+                      "import time\ntime.sleep(0.01)\n(x - 0.3) ** 2 + y ** 2 + k")
+    assert [f"{w.category.__name__}: {w.message}" for w in recwarn] == []

@@ -219,6 +219,8 @@ class DaskExecutor(Executor):
             if self.client.status != "running":
                 raise ConfigError(f"{LOST_SCHEDULER}; {RESUME_HINT}") from None
             raise WorkerLost("its Dask task was lost with its worker or data") from None
+        except OSError as err:   # CommClosedError: the scheduler went away while the result was fetched
+            raise ConfigError(f"{LOST_SCHEDULER} ({_first_line(err)}); {RESUME_HINT}") from None
 
     def recover(self):
         if self.client is not None and self.client.status == "running":

@@ -198,3 +198,13 @@ def keep_line_numbers(cell, source):
     if dropped and not source.startswith("\n"):
         return "\n" * dropped + source
     return source
+
+
+def unquoted(value):
+    """An option's text without the quotes around it: IPython splits a magic's line keeping them
+    (``--objectives "score:max,predict_ms:min"`` gives the quotes too)."""
+    if isinstance(value, list):
+        return [unquoted(v) for v in value]
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value

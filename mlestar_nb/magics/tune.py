@@ -1,7 +1,4 @@
 """%%mlestar_tune: parse the line, check the cell once, call `tune()`."""
-import hashlib
-import json
-
 from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
@@ -9,10 +6,10 @@ from ..errors import ConfigError
 from ..search.cell import CellObjective, check_cell
 from ..search.conditional import optional_names
 from ..search.fidelity import parse_fidelity_text
-from ..search.space import parse_space, space_to_json
+from ..search.space import parse_space
 from ..search.strategies import STRATEGIES, SURROGATES
 from .common import (IN_KERNEL, check_identifiers, data_options, dict_option, extract_inline_dict, parse_line,
-                     prepare_cell, resolve_names, result_options, run_options, store, usage_errors)
+                     prepare_cell, resolve_names, result_options, run_options, store, unquoted, usage_errors)
 
 
 @magics_class
@@ -58,6 +55,15 @@ class TuneMagics(Magics):
               help="keep no journal (nothing to --resume; for a read-only folder, or a throwaway run)")
     @data_options
     @argument("--objective", metavar="VAR", help="take the score from variable VAR instead of the last line")
+    @argument("--objectives", metavar="NAME:max|min,...", help="several objectives, e.g. \"score:max,predict_ms:min\": "
+              "the cell returns a dict holding each, or an unfitted estimator (with --data), for which the worker "
+              "also measures fit_s, predict_ms and size_kb. The result has pareto, hypervolume, select(rule), "
+              "plot_pareto()")
+    @argument("--constraint", action="append", metavar="EXPR", help="NAME<=V or NAME>=V (repeatable): trials "
+              "that break it are kept, marked infeasible, never on the front; alone, it constrains the score")
+    @argument("--select", metavar="RULE", help="with --objectives, the trial best_params, --apply and save() take "
+              "from the front: knee (default), cheapest_within=0.01 (the cheapest within 0.01 of the best score), "
+              "weights=score:2,predict_ms:1")
     @run_options
     @result_options
     @argument("--apply", action="store_true",
@@ -76,7 +82,8 @@ class TuneMagics(Magics):
         and further metrics, or an unfitted scikit-learn estimator (with --data).
         The notebook's variables are left as they were, unless --apply is given.
         Returns a TuneResult (best_params, best_score, trials, to_frame(),
-        plot_convergence()).
+        plot_convergence()); with --objectives also pareto, hypervolume,
+        select(rule) and plot_pareto() (docs/multiobjective.md).
 
         Example::
 
@@ -89,7 +96,7 @@ class TuneMagics(Magics):
             return self._tune(args, cell, inline_space)
 
     def _tune(self, args, cell, inline_space):
-        from ..search.tuner import tune
+        from ..search.tuner import default_name, tune
 
         user_ns = self.shell.user_ns
         check_identifiers(out=args.out, objective=args.objective)
@@ -118,11 +125,12 @@ class TuneMagics(Magics):
             objective, space, trials=args.trials, minimize=args.minimize, strategy=args.strategy,
             surrogate=args.surrogate, initial=args.initial, start=start, jobs=args.jobs, backend=args.backend,
             scheduler=args.scheduler, timeout=args.timeout, patience=args.patience, target=args.target,
-            seed=args.seed, name=args.name or _cell_name(source, dims), resume=args.resume, force=args.force,
+            seed=args.seed, name=args.name or default_name(objective, dims), resume=args.resume, force=args.force,
             journal=not args.no_journal, journal_dir=args.journal_dir, data=data, cv=args.cv, scoring=args.scoring,
             trial_timeout=args.trial_timeout, trial_memory=args.trial_memory,
             progress=False if args.quiet else args.view, show_output=args.show_output, background=args.background,
-            fidelity=fidelity, eta=args.eta, budget_total=args.budget_total,
+            objectives=unquoted(args.objectives), constraints=unquoted(args.constraint or []),
+            select=unquoted(args.select), fidelity=fidelity, eta=args.eta, budget_total=args.budget_total,
         )
         store(user_ns, args.out, result)
         if args.apply:
@@ -132,7 +140,8 @@ class TuneMagics(Magics):
 
     def _apply(self, source, result, defaults):
         if result.best_params is None:
-            print("--apply: no trial completed, so the notebook was left as it was")
+            print("--apply: no trial completed" + (" with every constraint met" if result.objectives else "")
+                  + ", so the notebook was left as it was")
             return
         user_ns = self.shell.user_ns
         user_ns.update(defaults)        # a conditional parameter the best trial lacks is None, as in the trials
@@ -143,8 +152,3 @@ class TuneMagics(Magics):
         except Exception as err:
             print(f"--apply: the cell raised {type(err).__name__}: {err} with the best parameters "
                   f"{result.best_params}")
-
-
-def _cell_name(source, dims):
-    digest = hashlib.sha1((source + json.dumps(space_to_json(dims), sort_keys=True)).encode()).hexdigest()
-    return f"tune-{digest[:8]}"

@@ -32,7 +32,7 @@ def model_source(result, *, model=None, data=None, trial=None):
     """The `ModelSource` for `result` (a TuneResult, RefineResult, or any result when `model` is given)."""
     X, y = _data_pair(data)
     kind = getattr(result, "kind", None)
-    if kind == "search":
+    if kind in ("search", "multiobjective"):   # several objectives: the trial the selection rule picks
         return _from_search(result, model, X, y, trial)
     if trial is not None:
         raise ConfigError(f"trial= picks a trial of a search; a {type(result).__name__} has none")
@@ -128,7 +128,18 @@ def _search_summary(result, chosen):
     return {"kind": "search", "name": result.name, "strategy": result.strategy, "direction": result.direction,
             "seed": m.get("seed"), "trials": len(result.trials), "completed": len(result.completed_trials),
             "budget": m.get("budget"), "trial": chosen.number, "journal": result.journal_path,
-            "journal_sha256": journal_hash, "status": result.status}
+            "journal_sha256": journal_hash, "status": result.status, **_objectives_summary(result, chosen)}
+
+
+def _objectives_summary(result, chosen):
+    """For a search with objectives: what they are, the rule in force, and the saved trial's value of each."""
+    spec = getattr(result, "objectives", None)
+    if spec is None:
+        return {}
+    from ..search.selection import describe_rule
+
+    return {"objectives": spec.to_json(), "selection": describe_rule(result.selection),
+            "objective_values": spec.values(chosen)}
 
 
 # -- a refinement ----------------------------------------------------------------------------------

@@ -9,10 +9,10 @@
 - ablation: run card, the ranking with 95 % confidence intervals, failures,
   resources, notes;
 - refinement: run card, rounds, the trial sections over every round's
-  search, round 1's ablation ranking, resources and alerts, notes.
-
-A multi-objective search (a later result kind) adds its Pareto front as one
-more section: register its section builder in `SECTIONS` under its `kind`.
+  search, round 1's ablation ranking, resources and alerts, notes;
+- multi-objective search: the search's sections, with the Pareto front (the
+  front drawn, the selected trial, the hypervolume, the front's trials) after
+  the run card.
 """
 import datetime
 import os
@@ -25,7 +25,8 @@ from .layout import page
 # result kind -> (module of this package, its section builder, the report's title)
 SECTIONS = {"search": ("search", "search_sections", "Search '{name}'"),
             "ablation": ("studies", "ablation_sections", "Ablation study"),
-            "refinement": ("studies", "refinement_sections", "Refinement")}
+            "refinement": ("studies", "refinement_sections", "Refinement"),
+            "multiobjective": ("pareto", "pareto_sections", "Multi-objective search '{name}'")}
 
 
 def build_report(result, package=None):

@@ -22,7 +22,8 @@ def search_sections(result, package=None):
     X, y = payload.data if payload is not None and payload.data is not None else (None, None)
     counts = collections.Counter(t.state for t in result.trials)
     card = layout.run_card([
-        ("what ran", f"search '{result.name}': {result.strategy} strategy, {result.direction}"),
+        ("what ran", f"search '{result.name}': {result.strategy} strategy, "
+                     + (result.direction if result.objectives is None else result.objectives.describe())),
         ("space", "; ".join(_describe(result.space))),
         ("where", layout.where(m)),
         ("when", layout.when(m.get("started_at"), m.get("wall_s"))),
@@ -31,8 +32,9 @@ def search_sections(result, package=None):
         ("budget used", f"{len(result.trials)} of {m.get('budget', '?')} trials "
                         f"({', '.join(f'{n} {s}' for s, n in counts.items())})"),
         ("status", result._status_line()),
-        ("best", f"{fmt.score(result.best_score, 6)} (trial {result.best_trial.number}): "
-                 f"{fmt.params(result.best_params)}" if result.best_trial else "no completed trial"),
+        ("best" if result.objectives is None else "selected",
+         f"{fmt.score(result.best_score, 6)} (trial {result.best_trial.number}): "
+         f"{fmt.params(result.best_params)}" if result.best_trial else "no completed trial"),
         ("data", layout.data_line(X, y)),
         ("seed", m.get("seed")),
         ("journal", result.journal_path),

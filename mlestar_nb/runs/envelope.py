@@ -15,8 +15,8 @@ import sys
 import threading
 import time
 import traceback
-import warnings
 
+from .. import routed_warnings
 from .limits import TrialStopped, enforced, format_bytes
 
 CELL_FILENAME = "<mlestar-cell>"   # the file name cells are compiled under, so errors can cite the cell's line
@@ -41,9 +41,8 @@ def run_enveloped(work, *, limits=None, seed=None, capture_output=True):
                "error": None, "usage_error": None, "stopped": None}
     clock = time.perf_counter()
     timeout_s, memory_bytes = limits or (None, None)
-    with warnings.catch_warnings(record=True) as caught, _captured(capture_output) as output, \
+    with routed_warnings.recorded() as caught, _captured(capture_output) as output, \
             seeded(seed), enforced(timeout_s, memory_bytes) as watch:
-        warnings.simplefilter("always")
         try:
             outcome["value"] = work()
         except TrialStopped:

@@ -17,6 +17,7 @@ from ..live.monitor import ResourceMonitor
 from ..runs.control import Cancelled
 from ..runs.dispatch import Dispatcher, Events
 from .fidelity import WAIT
+from .objectives import trial_loss
 from .proposer import Proposer, StrategyFailed, proposal_metrics
 from .result import Trial, summarize_durations
 from .trial import run_trial
@@ -37,7 +38,7 @@ class Search:
     """One run of the loop. Create, call `run()` once, read the attributes it sets."""
 
     def __init__(self, *, payload, strategy, executor, rules, journal=None, previous=(), listeners=(),
-                 prune=False, alert_rules=None, tick_s=0.5, halving=None):
+                 prune=False, alert_rules=None, tick_s=0.5, halving=None, front=None):
         self.payload = payload
         self.strategy = strategy
         self.executor = executor
@@ -46,6 +47,7 @@ class Search:
         self.trials = list(previous)
         self.halving = halving           # a progressive budget's schedule (fidelity.AsyncHalving), or None
         self.prune = prune and halving is None
+        self.front = front               # a front.FrontTracker when the search has objectives
         self.status = "running"
         self.stop_reason = None
         self.error = None
@@ -203,7 +205,9 @@ class Search:
         if trial.duration is not None:
             self._durations.append(trial.duration)
         if trial.state in ("complete", "pruned"):
-            self.strategy.tell(trial.params, -trial.value if self.rules.maximize else trial.value)
+            loss = trial_loss(trial, self.rules.maximize, self.front and self.front.spec)
+            if loss is not None:
+                self.strategy.tell(trial.params, loss)
         if self.journal is not None:
             self.journal.append(trial.to_record())
         improved = self._note_best(trial)
@@ -299,6 +303,7 @@ class Search:
             "history": [(t.value, t.state if self._counts(t) else "partial") for t in self.trials],
             "resources": self.monitor.last, "alerts": [a.to_dict() for a in self.alert_rules.alerts],
             "rungs": None if self.halving is None else self.halving.snapshot(),
+            "front": self.front.snapshot(self.trials) if self.front is not None else None,
         }
 
     def metrics(self, previous_count):

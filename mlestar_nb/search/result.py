@@ -12,6 +12,7 @@ from .. import format as fmt
 from ..results import Result, new_axes, notes_html, table_html
 from .conditional import architecture
 from .fidelity import anytime_curve, rung_table
+from .front import FrontResult
 from .space import describe, point_to_json
 
 FINISHED_STATES = ("complete", "failed", "pruned", "timeout")
@@ -52,7 +53,7 @@ def metric_from_record(value):
 
 
 @dataclass(repr=False)
-class TuneResult(Result):
+class TuneResult(FrontResult, Result):
     name: str
     direction: str                 # "maximize" or "minimize"
     strategy: str
@@ -72,8 +73,14 @@ class TuneResult(Result):
     payload: object = field(default=None, compare=False)
     # a progressive budget (fidelity.Fidelity.to_json()): only trials at its full budget can be the best
     fidelity: dict = None
+    # several objectives (search/front.py): their `objectives.ObjectiveSpec`, and the rule `best_trial` follows
+    objectives: object = None
+    selection: object = field(default=None, compare=False)
 
-    kind = "search"
+    @property
+    def kind(self):
+        """"search", or "multiobjective" for a search with objectives (its report adds the front)."""
+        return "search" if self.objectives is None else "multiobjective"
 
     @property
     def maximize(self):
@@ -94,6 +101,10 @@ class TuneResult(Result):
 
     @property
     def best_trial(self):
+        """The completed trial with the best score (with a progressive budget, among full-budget trials); with
+        objectives, the one the selection rule picks from the front (the knee unless `select` chose another rule)."""
+        if self.objectives is not None:
+            return self.selected
         done = [t for t in self.trials if self.counts(t)]
         if not done:
             return None
@@ -127,7 +138,10 @@ class TuneResult(Result):
             row = {"number": t.number, "value": t.value, "state": t.state}
             row.update({f"param_{k}": t.params.get(k) for k in names})   # None (empty) where a parameter was inactive
             row.update(duration=t.duration, start=t.start, end=t.end, worker=t.worker, error=t.error)
-            row.update({f"metric_{k}": v for k, v in t.metrics.items()})
+            objectives = self.objectives.names if self.objectives is not None else ()
+            row.update({f"metric_{k}": v for k, v in t.metrics.items() if k not in objectives})
+            if self.objectives is not None:
+                row.update(self._objective_columns(t))
             rows.append(row)
         return rows, "number"
 
@@ -150,7 +164,11 @@ class TuneResult(Result):
         ax.legend(loc="best", fontsize="small")
         return ax
 
-    plot = plot_convergence
+    def plot(self, ax=None):
+        """The convergence plot; with several objectives, the front (`plot_pareto`)."""
+        if self.objectives is not None and self.objectives.multi:
+            return self.plot_pareto(ax)
+        return self.plot_convergence(ax)
 
     # -- a progressive budget, and architectures -----------------------------------------------------------
     @property
@@ -231,8 +249,11 @@ class TuneResult(Result):
         counts = self._counts()
         parts = [f"{counts.get(s, 0)} {s}" for s in FINISHED_STATES if counts.get(s)]
         lines = [f"TuneResult '{self.name}': {self._status_line()}, {len(self.trials)} trials "
-                 f"({', '.join(parts) or 'none finished'}), strategy {self.strategy}, {self.direction}"]
-        if self.best_trial is not None:
+                 f"({', '.join(parts) or 'none finished'}), strategy {self.strategy}, "
+                 + (self.direction if self.objectives is None else "several objectives")]
+        if self.objectives is not None:
+            lines.extend(self._front_lines())
+        elif self.best_trial is not None:
             lines.append(f"  best score {self.best_score:.6g} (trial {self.best_trial.number})")
             lines.append("  best params " + fmt.params(self.best_params))
         else:
@@ -276,6 +297,9 @@ class TuneResult(Result):
             best = (f"<div>best score <b>{self.best_score:.6g}</b> with "
                     f"<code>{html.escape(repr(self.best_params))}</code></div>")
         budget = "".join(f"<div>{html.escape(line.strip())}</div>" for line in self._budget_lines())
+        if self.objectives is not None:
+            return (f"{head}<div>{' · '.join(facts)}</div><div style='color:#666'>space: {space}</div>"
+                    + self._front_html() + notes_html(self.notes, self.alerts))
         return (f"{head}<div>{' · '.join(facts)}</div>{best}{budget}<div style='color:#666'>space: {space}</div>"
                 + table_html(["trial", "score", "state", "params", "seconds"], rows)
                 + notes_html(self.notes, self.alerts))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ..executors.shipping import resolve
 from ..runs.envelope import UsageProblem, as_score, is_estimator, run_enveloped, seed_for
 from . import continuation
+from .measures import built_in_measures
 
 PRUNE_MIN_TRIALS = 5
 
@@ -29,6 +30,7 @@ class SearchPayload:
     seed: int = None            # with a seed, each trial seeds random and numpy.random from it and its number
     seed_globals: bool = True   # False on the threads backend, where the kernel's generators are shared
     keeper: object = None       # continuation.Keeper, when the objective continues from a configuration's last rung
+    objectives: object = None   # an objectives.ObjectiveSpec: every name it needs is in the trial's metrics
 
 
 def run_trial(shared, number, params, prune_table, limits=None, step=None):
@@ -82,6 +84,9 @@ def _score(value, payload, prune_table):
     if is_estimator(value):
         return _cross_validate(value, payload, prune_table)
     metrics = {}
+    if payload.objectives is not None:   # several objectives: the trial's value is the first one's
+        metrics = {str(k): plain_metric(v) for k, v in payload.objectives.returned(value).items()}
+        return "complete", as_score(metrics[payload.objectives.first]), metrics, []
     if isinstance(value, dict):
         if "score" not in value:
             raise ValueError(f"the objective returned a dict without 'score' (keys: {sorted(value)})")
@@ -114,14 +119,18 @@ def _cross_validate(estimator, payload, prune_table):
 
     X, y = _data(estimator, payload)
     splits = check_cv(payload.cv, y, classifier=is_classifier(estimator)).split(X, y)
-    folds = []
+    folds, fit_times, measuring = [], [], payload.objectives is not None
     for fold, (train, test) in enumerate(splits):
         result = cross_validate(estimator, X, y, cv=[(train, test)], scoring=payload.scoring,
-                                error_score="raise")
+                                error_score="raise", return_estimator=measuring)
         folds.append(as_score(result["test_score"][0]))
+        fit_times.append(float(result["fit_time"][0]))
         running = sum(folds) / len(folds)
         if _should_prune(running, fold, prune_table, payload.maximize):
             return "pruned", running, {}, folds
+    if measuring:   # score, fit_s, predict_ms and size_kb, as several objectives may need
+        measured = {"score": sum(folds) / len(folds), **built_in_measures(result["estimator"][0], X, fit_times)}
+        return (*_score(measured, payload, None)[:3], folds)
     return "complete", sum(folds) / len(folds), {}, folds
 
 

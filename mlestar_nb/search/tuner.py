@@ -23,6 +23,8 @@ from .fidelity import AsyncHalving, RungStrategy, parse_fidelity
 from .journal import Journal, fingerprint, journal_path, known_journals, objective_change
 from ..runs.limits import parse_memory
 from ..validate import positive_int, positive_seconds, valid_scoring, workers
+from .front import FrontTracker
+from .objectives import check_resumed, objective_options, trial_loss
 from .result import Trial, TuneResult, metric_from_record
 from .space import check_point, parse_space, point_from_json, space_to_json
 from .strategies import STRATEGIES, SURROGATES, make_strategy
@@ -38,7 +40,8 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
          start=None, known=None, jobs=None, backend="loky", timeout=None, patience=None, target=None, seed=None,
          name=None, resume=False, force=False, data=None, cv=5, scoring=None, trial_timeout=None, trial_memory=None,
          journal=True, journal_dir=DEFAULT_JOURNAL_DIR, progress=True, show_output=False, listeners=(),
-         alert_thresholds=None, client=None, scheduler=None, fidelity=None, eta=None, budget_total=None):
+         alert_thresholds=None, client=None, scheduler=None, objectives=None, constraints=(), select=None,
+         reference=None, fidelity=None, eta=None, budget_total=None):
     """Search `space` for the parameters that give `objective(params)` its best score.
 
     `objective` takes a dict of parameters and returns a number, a dict with
@@ -74,6 +77,15 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     started and runs it on its own thread: the notebook stays free, and the
     handle (or the panel's buttons) stops, pauses or extends it;
     ``handle.result()`` returns this TuneResult when it ends.
+
+    Several objectives: ``objectives={"score": "max", "predict_ms": "min"}``
+    (or "score:max,predict_ms:min"); the objective returns a dict holding each,
+    or an estimator, whose fit_s, predict_ms and size_kb the worker measures.
+    ``constraints=["predict_ms<=1.5"]`` keeps breaking trials off the front.
+    The result's `pareto`, `hypervolume` (against `reference`, a dict with
+    one value per objective, or one derived from the trials) and `select()`;
+    `select` is the rule `best_trial` follows ("knee" by default).
+    docs/multiobjective.md has the details.
     """
     if not callable(objective):
         raise ConfigError(f"objective must be callable as objective(params), {expected('a function', objective)}")
@@ -117,16 +129,22 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     if force and not resume:
         raise ConfigError("force only applies to --resume (it continues a journal begun by another cell or data)")
 
+    spec, rule = objective_options(objectives, constraints, reference, select, minimize=minimize, patience=patience,
+                                   target=target, known=known, objective=objective, data=data)
     fidelity = parse_fidelity(fidelity, eta, budget_total, dims)
+    if fidelity is not None and spec is not None:
+        raise ConfigError("a progressive budget promotes configurations by one score, so it does not take several "
+                          "objectives; drop fidelity (--fidelity) or objectives (--objectives)")
     start = _start_points(dims, start, trials, fidelity)
     known = _known_points(dims, known)
     if fidelity is not None and known:
         raise ConfigError("known trials have no budget, so a progressive budget cannot place them on a rung; "
                           "pass them as start points (start=...) instead, or drop fidelity")
 
-    maximize = not minimize
-    name = name or _default_name(objective, dims)
-    strat = make_strategy(strategy, dims, budget=trials, seed=seed, surrogate=surrogate, n_initial=initial)
+    maximize = spec.maximize if spec is not None else not minimize
+    name = name or default_name(objective, dims)
+    strat = make_strategy(strategy, dims, budget=trials, seed=seed, surrogate=surrogate, n_initial=initial,
+                          objectives=spec)
     if fidelity is not None:
         strat = RungStrategy(lambda: make_strategy(strategy, dims, budget=trials, seed=seed, surrogate=surrogate,
                                                    n_initial=initial), fidelity)
@@ -141,7 +159,7 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
     keeper = Keeper(in_kernel=not executor.pickles) if fidelity is not None and takes_previous(objective) else None
     payload = SearchPayload(objective=objective, data=tuple(data) if data is not None else None,
                             cv=cv, scoring=scoring, maximize=maximize, seed=seed, seed_globals=backend != "threads",
-                            keeper=keeper)
+                            keeper=keeper, objectives=spec)
     views = list(listeners)
     if progress:
         from .views import make_search_view
@@ -151,7 +169,7 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
         if executor.pickles:   # before the journal is touched: a failed start must not move it aside
             check_shippable(payload, getattr(objective, "namespace", None))
         header = {"name": name, "space": space_to_json(dims), "direction": "maximize" if maximize else "minimize",
-                  "objective": fingerprint(objective, data)}
+                  "objective": fingerprint(objective, data), **(spec.to_json() if spec is not None else {})}
         if fidelity is not None:
             header["fidelity"] = fidelity.to_json()
         journal_obj, previous, notes = _open_journal(journal, journal_dir or DEFAULT_JOURNAL_DIR, header, dims,
@@ -161,8 +179,9 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
                 notes.append(f"the journal already holds {len(previous)} finished trials, at or over the budget of "
                              f"{trials}: nothing new was run; raise --trials to continue")
             for trial in previous:
-                if trial.state in ("complete", "pruned"):
-                    strat.tell(trial.params, -trial.value if maximize else trial.value)
+                loss = trial_loss(trial, maximize, spec) if trial.state in ("complete", "pruned") else None
+                if loss is not None:
+                    strat.tell(trial.params, loss)
             for params, score in known:
                 strat.tell(params, -score if maximize else score)
             done = [trial.params for trial in previous]
@@ -170,7 +189,8 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
             rules.budget = max(trials, len(previous))
             halving = None if fidelity is None else AsyncHalving(fidelity, maximize, previous)
             search = Search(payload=payload, strategy=strat, executor=executor, rules=rules, journal=journal_obj,
-                            previous=previous, listeners=views, prune=data is not None, alert_rules=alert_rules,
+                            previous=previous, listeners=views, prune=data is not None and spec is None,
+                            alert_rules=alert_rules, front=FrontTracker(spec, rule) if spec is not None else None,
                             halving=halving)
             search.run()
         finally:
@@ -199,7 +219,7 @@ def tune(objective, space, *, trials=30, minimize=False, strategy="auto", surrog
         metrics=metrics,
         journal_path=journal_obj.path if journal_obj else None,
         notes=notes, alerts=list(alert_rules.alerts), error=search.error,
-        resources=search.monitor.history, payload=payload,
+        resources=search.monitor.history, payload=payload, objectives=spec, selection=rule,
         fidelity=None if fidelity is None else fidelity.to_json(),
     )
     announce_finished(views, result)
@@ -253,8 +273,10 @@ def _open_journal(enabled, directory, header, dims, resume, force):
             return journal, [], notes
         if not journal.exists():
             found = ", ".join(known_journals(os.path.dirname(journal.path))) or "none"
+            hint = ("; without --name the name comes from the cell's code and space, so an edited cell has a new one: "
+                    "pass --name of the journal to continue" if name.startswith("tune-") else "")
             raise ConfigError(f"no journal named '{name}' to resume in {os.path.dirname(journal.path)} "
-                              f"(found: {found}); check --name, or run without --resume to start it")
+                              f"(found: {found}); check --name, or run without --resume to start it{hint}")
         stored, records, skipped = journal.load()
         if stored.get("space") != json.loads(json.dumps(header["space"])):
             raise ConfigError(f"journal '{name}' was written for a different space; resume with the same "
@@ -271,6 +293,7 @@ def _open_journal(enabled, directory, header, dims, resume, force):
             raise ConfigError(f"journal '{name}' was begun {change}, so its scores measure another objective; "
                               "--resume --force (force=True) continues it anyway, mixing both, or give this run "
                               "a new --name")
+        check_resumed(name, stored, header)
         previous = _trials_from_records(records, dims, header.get("fidelity"))
         journal.reopen()
         notes.append(f"resumed {len(previous)} finished trial(s) from {journal.path}")
@@ -314,7 +337,8 @@ def _trials_from_records(records, dims, fidelity=None):
     return trials
 
 
-def _default_name(objective, dims):
+def default_name(objective, dims):
+    """The journal's name when none is given: a digest of the cell's code (or the function's name) and the space."""
     identity = getattr(objective, "source", None) or getattr(objective, "__qualname__", type(objective).__name__)
     digest = hashlib.sha1((identity + json.dumps(space_to_json(dims), sort_keys=True)).encode()).hexdigest()
     return f"tune-{digest[:8]}"

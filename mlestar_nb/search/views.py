@@ -1,4 +1,5 @@
-"""How a search looks while it runs: its text line, and the panel's best score, convergence plot and top trials.
+"""How a search looks while it runs: its text line, and the panel's best score, convergence plot and top trials;
+with several objectives, the front as it grows (its size, the selected trial, its drawing and its trials).
 
 A `live.views.Model` for the engine's snapshot (`engine.Search.snapshot`).
 """
@@ -8,6 +9,7 @@ import time
 
 from .. import format as fmt
 from ..live import views
+from .pareto_views import FrontPlot, front_line, front_table_html
 
 
 class SearchModel(views.Model):
@@ -25,6 +27,8 @@ class SearchModel(views.Model):
     def line(self, snap):
         best = snap["best"]
         best_text = f"best {best['value']:.5g}" if best else "no score yet"
+        if snap.get("front") is not None:   # several objectives: the front, not one best score
+            best_text = front_line(snap["front"])
         eta = f", ETA {snap['eta_s']:.0f} s" if snap.get("eta_s") is not None else ""
         rungs = ""
         if snap.get("rungs"):      # a progressive budget: trials done per rung's budget; the best is full-budget
@@ -50,18 +54,33 @@ class SearchModel(views.Model):
         return [self.best, w.HBox([self.plot, self.table])]
 
     def render(self, snap, final):
-        best = snap["best"]
-        self.best.value = ("<span class='mlestar-best'>best <b>{:.6g}</b> (trial {}) {}</span>".format(
-            best["value"], best["number"], html.escape(fmt.params(best["params"]))) if best else "no score yet")
-        self.table.value = top_table_html(snap["top"])
+        front = snap.get("front")
+        if front is None:
+            best = snap["best"]
+            self.best.value = ("<span class='mlestar-best'>best <b>{:.6g}</b> (trial {}) {}</span>".format(
+                best["value"], best["number"], html.escape(fmt.params(best["params"]))) if best else "no score yet")
+            self.table.value = top_table_html(snap["top"])
+        else:   # several objectives: the front as it grows, and its trials
+            self._show_front(front)
         now = time.monotonic()
         # redraw the plot every plot_interval, or rarer if drawing is slow: at most ~1 % of the time
         interval = max(self.plot_interval, 100 * self._plot_cost)
         if len(snap["history"]) != self._plotted and (final or now - self._last_plot >= interval):
             self._plotted = len(snap["history"])
-            self.plot.value = self._plotter.png(snap["history"], snap["maximize"])
+            self.plot.value = (self._plotter.png(front) if front is not None
+                               else self._plotter.png(snap["history"], snap["maximize"]))
             self._last_plot = time.monotonic()
             self._plot_cost = self._last_plot - now
+
+    def _show_front(self, points):
+        selected = next((p for p in points["front"] if p["number"] == points["selected"]), None)
+        values = ", ".join(f"{n} {v:.4g}" for n, v in zip(points["names"], selected["values"])) if selected else ""
+        self.best.value = (f"<span class='mlestar-best'>{front_line(points)}; selected: trial "
+                           f"<b>{selected['number']}</b> {html.escape(values)}</span>" if selected
+                           else "no feasible trial yet")
+        self.table.value = front_table_html(points)
+        if not isinstance(self._plotter, FrontPlot):
+            self._plotter = FrontPlot()
 
 
 def top_table_html(top):

@@ -64,8 +64,9 @@ class Strategy(abc.ABC):
         """The strategy's own next point (see `ask`)."""
 
     def tell(self, point, loss):
+        """`loss` is a number, or with several objectives an `objectives.Losses` vector, kept as it is."""
         with self._lock:
-            self._observed.append((dict(point), float(loss)))
+            self._observed.append((dict(point), loss if isinstance(loss, tuple) else float(loss)))
 
     def observations(self):
         with self._lock:

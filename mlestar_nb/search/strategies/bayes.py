@@ -25,10 +25,10 @@ polish for speed when workers need points faster.
 Losses are scaled before any surrogate sees them (`gp.scale_losses`), so a
 finite loss of any size (1e200) is a valid observation.
 """
+import collections
 import math
 import threading
 import time
-import warnings
 
 import numpy as np
 from scipy import linalg
@@ -37,6 +37,7 @@ from scipy.stats import qmc
 from skopt import Optimizer
 from skopt.learning import GradientBoostingQuantileRegressor
 
+from ... import routed_warnings
 from ...errors import ConfigError
 from .base import Strategy
 from .encoding import Encoding
@@ -76,6 +77,7 @@ class BayesSearch(Strategy):
         self._rng = np.random.RandomState(seed)
         self._fit_rng = np.random.RandomState(self._rng.randint(2**31 - 1))  # the upkeep thread's own
         self._sobol = qmc.Sobol(d=len(dims), scramble=True, seed=self._rng.randint(2**31 - 1))
+        self._sobol_block = collections.deque()
         self._asked = 0
         self.effort = 0                  # index into EFFORT; the proposer raises it when points are needed faster
         self.economy = False             # True: CPU is scarce, refit less often and time-box the fits
@@ -138,10 +140,15 @@ class BayesSearch(Strategy):
         return points
 
     def _initial_point(self):
-        """The initial design: a scrambled Sobol sequence, which covers the space more evenly than random draws."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # Sobol prefers powers of two; any count is fine here
-            return self.encoding.from_cube(self._sobol.random(1))[0]
+        """The initial design: a scrambled Sobol sequence, which covers the space more evenly than random draws.
+
+        Drawn in blocks that keep the count drawn a power of two, whose balance the sequence guarantees (scipy
+        warns otherwise): the first block covers the initial design, each later one doubles the count."""
+        if not self._sobol_block:
+            drawn = self._sobol.num_generated
+            power = int(math.log2(drawn)) if drawn else max(1, math.ceil(math.log2(self.n_initial)))
+            self._sobol_block.extend(self._sobol.random_base2(power))
+        return self.encoding.from_cube(self._sobol_block.popleft()[None, :])[0]
 
     # -- the Gaussian process ------------------------------------------------------------------------------
     def _gp_batch(self, n, pending, upkeep):
@@ -357,8 +364,7 @@ class BayesSearch(Strategy):
                                   random_state=int(self._rng.randint(2**31 - 1)))
             xs = [self.encoding.values(p) for p, _ in observed] + [self.encoding.values(p) for p in pending + points]
             ys = list(losses) + [float(np.mean(losses))] * (len(pending) + len(points))  # the mean liar
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # a discrete space makes it re-propose a known point
+            with routed_warnings.quiet(UserWarning):  # a discrete space makes it re-propose a known point
                 optimizer.tell(xs, ys)
                 points.append(self.encoding.point(optimizer.ask()))
         return points

@@ -24,6 +24,7 @@ FANTASY_NOISE = 1e-6                    # a fantasy's noise variance (losses are
 LENGTH_SCALE_BOUNDS = (0.01, 100.0)     # in the unit cube (scikit-optimize's bounds)
 AMPLITUDE_BOUNDS = (0.01, 1000.0)
 NOISE_BOUNDS = (1e-6, 1.0)              # a variance, on standardized losses
+BOUND_MARGIN = 1e-3                     # the hyperparameter search stays this far (in log terms) inside the bounds
 TAIL_START = 3.0                        # robust z beyond which losses are log-compressed
 PRIOR_SPREAD = math.sqrt(3.0)           # log-normal prior on the length scales: sd of the log
 NOISE_PRIOR = (-2.0, 1.0)               # log-normal prior on the noise variance: mean and sd of its log
@@ -108,10 +109,7 @@ def fit_hyper(X, y, start=None, restarts=0, seed=0, max_iter=None):
 
     `max_iter` caps the optimizer's iterations: a time box for when CPU is scarce.
     """
-    import warnings
-
     from scipy.optimize import fmin_l_bfgs_b
-    from sklearn.exceptions import ConvergenceWarning
     from sklearn.gaussian_process import GaussianProcessRegressor
 
     n, n_dims = X.shape
@@ -138,15 +136,16 @@ def fit_hyper(X, y, start=None, restarts=0, seed=0, max_iter=None):
         return negative
 
     def optimizer(likelihood, initial_theta, bounds):
-        theta, value, _ = fmin_l_bfgs_b(log_posterior(likelihood), initial_theta, bounds=bounds,
-                                        maxiter=max_iter or 15000)
+        # Just inside the kernel's bounds: scikit-learn warns (ConvergenceWarning) about a value on a bound, and
+        # this runs on the proposer's thread, where no warning filter can be set safely (routed_warnings).
+        inside = np.asarray(bounds, dtype=float) + [BOUND_MARGIN, -BOUND_MARGIN]
+        theta, value, _ = fmin_l_bfgs_b(log_posterior(likelihood), np.clip(initial_theta, *inside.T),
+                                        bounds=inside, maxiter=max_iter or 15000)
         return theta, value
 
     gp = GaussianProcessRegressor(kernel=kernel, normalize_y=False, n_restarts_optimizer=restarts,
                                   random_state=seed, optimizer=optimizer, copy_X_train=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        gp.fit(X, y)
+    gp.fit(X, y)
     return Hyper.from_kernel(gp.kernel_, n_dims)
 
 
