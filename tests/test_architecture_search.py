@@ -158,6 +158,7 @@ FIDELITY_ERRORS = [
     ("--eta 3", "eta applies to a progressive budget: add --fidelity"),
     ("--fidelity epochs=3..81 --budget-total 50", "must be at least the full budget 81"),
     ("--fidelity epochs=3..81 --start today", "drop 'epochs' from the start point"),
+    ("--fidelity epochs=3..81 --objectives 'score:max,fit_s:min'", "does not take several objectives"),
 ]
 
 
