@@ -70,21 +70,8 @@ class StrategyWrapper(Strategy):
     is_costly = property(lambda self: self.inner.is_costly)
     n_observed = property(lambda self: self.inner.n_observed)
 
-    @property
-    def effort(self):
-        return self.inner.effort
-
-    @effort.setter
-    def effort(self, value):
-        self.inner.effort = value
-
-    @property
-    def economy(self):
-        return self.inner.economy
-
-    @economy.setter
-    def economy(self, value):
-        self.inner.economy = value
+    effort = property(lambda self: self.inner.effort, lambda self, value: setattr(self.inner, "effort", value))
+    economy = property(lambda self: self.inner.economy, lambda self, value: setattr(self.inner, "economy", value))
 
     @property
     def fallback(self):
