@@ -1,4 +1,5 @@
 """Every tutorial runs top to bottom in a real kernel, as a user would run it."""
+import ast
 import functools
 import importlib.util
 import pathlib
@@ -82,3 +83,19 @@ def test_multiobjective_notebook_chooses_a_knee_no_slower_and_no_more_accurate_t
     assert saved >= 0 and lost >= 0   # both on the front: the most accurate trial is also the slowest on it
     applied = "".join(o.get("text", "") for o in notebook.cells[-1].get("outputs", []))
     assert "the knee saves" in applied and "trees" in applied
+
+
+def test_architecture_notebook_spends_a_fraction_of_the_full_budget_and_finds_a_full_budget_architecture():
+    path = pathlib.Path(__file__).parent.parent / "notebooks" / "07_architecture_search.ipynb"
+    notebook = executed(path)
+
+    def printed(start):
+        cell = next(c for c in notebook.cells if c.cell_type == "code" and c.source.startswith(start))
+        return "".join(o.get("text", "") for o in cell.get("outputs", []))
+
+    spent, full = printed("nas.plot_anytime").split("spent ")[1].split(" epochs")[0], \
+        printed("nas.plot_anytime").split("to the end: ")[1].split()[0]
+    assert float(spent) <= 0.5 * float(full.replace(",", ""))
+    architecture, best = (ast.literal_eval(line) for line in printed("print(nas.best_architecture)").splitlines())
+    assert best["epochs"] == 27 and len(best["units"]) == best["network_depth"] == architecture["network_depth"]
+    assert ("momentum" in best) == (best["solver"] == "sgd")
