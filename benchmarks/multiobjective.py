@@ -282,7 +282,9 @@ def _added_to(record, path, parts):
         earlier = json.load(handle)
     facts = {"parts": parts, **{key: record[key] for key in ("date", "machine", "load_average_start", "seeds",
                                                                "trials")}}
-    earlier.setdefault("parts_added", []).append(facts)
+    # a part measured again replaces its earlier measurement: drop the facts of runs that only covered such parts
+    earlier["parts_added"] = [added for added in earlier.get("parts_added", []) if not set(added["parts"]) <= set(parts)]
+    earlier["parts_added"].append(facts)
     earlier["versions"] = record["versions"]
     return earlier
 
