@@ -236,3 +236,28 @@ def test_refine_panel_shows_the_rounds(ns):
     title, row, table, chart, meters, alerts = panel.children
     assert ">done<" in title.value and row.children[0].bar_style == "success" and table.value.count("<tr><td>") == 1
     assert "logisticregression" in table.value and "logisticregression" in chart.value
+
+
+def test_resource_samples_list_the_process_tree_again_only_every_few_seconds(monkeypatch):
+    """Listing children reads every /proc entry; in the search loop's thread that cost up to half a second a
+    sample while the proposer's threads held the GIL, and the workers sat idle (live/monitor.py)."""
+    import subprocess
+    import sys
+
+    import psutil
+
+    from mlestar_nb.live import monitor as monitor_module
+
+    monitor = monitor_module.ResourceMonitor(min_interval=0)
+    monitor.sample(force=True)
+    child = subprocess.Popen([sys.executable, "-c", "import numpy, time; time.sleep(60)"])
+    try:
+        time.sleep(1.0)   # the child has imported numpy: tens of MB
+        child_rss = psutil.Process(child.pid).memory_info().rss
+        before = monitor.sample(force=True)["rss_tree"]       # listed less than TREE_REFRESH_S ago: not seen
+        monkeypatch.setattr(monitor_module, "TREE_REFRESH_S", 0.0)
+        after = monitor.sample(force=True)["rss_tree"]
+    finally:
+        child.kill()
+        child.wait()
+    assert after - before > child_rss / 2

@@ -399,3 +399,23 @@ def test_hyperparameter_fits_that_end_on_a_bound_raise_no_warning():
         flat = fit_hyper(X, np.zeros(30), restarts=2)   # on the bounds: tiny amplitude and noise
         steep = fit_hyper(X, X[:, 0] * 1e-9 / np.std(X[:, 0] * 1e-9), restarts=2)
     assert flat.noise < 1.1e-6 and max(steep.length_scales) > 99
+
+
+def test_the_proposer_threads_run_at_a_lower_priority_than_the_kernel():
+    """On 2 cores with 2 CPU-bound workers the proposer must take what the workers leave, not their cores."""
+    import os
+    import threading
+
+    seen = []
+
+    def objective(p):
+        for thread in threading.enumerate():
+            if thread.name == "mlestar-proposer" and thread.native_id is not None:
+                seen.append(os.getpriority(os.PRIO_PROCESS, thread.native_id))
+        time.sleep(0.01)
+        return p["x"]
+
+    mlestar_nb.tune(objective, {"x": (0.0, 1.0)}, trials=16, jobs=2, backend="threads", strategy="bayes",
+                    journal=False, progress=False, seed=0)
+    kernel = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert seen and set(seen) == {kernel + 10}

@@ -1,7 +1,8 @@
 """Machine resources seen from the kernel: CPU per core, memory, RSS of the kernel and its workers.
 
-`ResourceMonitor.sample()` is cheap (psutil, non-blocking CPU counters), so the
-search loop calls it on its ticks; `BackgroundMonitor` samples on a thread for
+`ResourceMonitor.sample()` is cheap (psutil, non-blocking CPU counters; the
+process tree is listed again only every few seconds), so the search loop calls
+it on its ticks; `BackgroundMonitor` samples on a thread for
 `%mlestar_monitor`, which runs while the kernel is idle.
 """
 import threading
@@ -11,6 +12,7 @@ import psutil
 
 
 HISTORY_LIMIT = 2000   # samples kept for a run's timeline; past it every other one is dropped
+TREE_REFRESH_S = 5.0   # how often the kernel's child processes are listed again (workers change rarely)
 
 
 class ResourceMonitor:
@@ -23,6 +25,7 @@ class ResourceMonitor:
         psutil.cpu_percent(None, percpu=True)
         self._last = None
         self._tree = None
+        self._tree_listed_at = 0.0
         self._count = 0
         self._cpu_sum = 0.0
         self.cpu_peak = 0.0
@@ -69,13 +72,17 @@ class ResourceMonitor:
     def rss_tree(self):
         """RSS of the kernel plus the processes below it (the workers) as last listed, in bytes.
 
-        Listing the children scans /proc (milliseconds), so it is done by `sample()`; reading
-        the RSS of known processes is cheap enough to do after every trial.
+        Listing the children reads every process's /proc entry, a system call each that gives up the GIL
+        and must win it back from the proposer's threads: in the search loop's thread that cost up to half a
+        second a sample, with the workers idle meanwhile. So `sample()` lists them every TREE_REFRESH_S at
+        most; reading the RSS of known processes is cheap enough to do after every trial.
         """
         return self._rss_tree(refresh=False)
 
     def _rss_tree(self, refresh=True):
-        if refresh or self._tree is None:
+        now = time.monotonic()
+        if self._tree is None or (refresh and now - self._tree_listed_at >= TREE_REFRESH_S):
+            self._tree_listed_at = now
             try:
                 self._tree = [self._process] + self._process.children(recursive=True)
             except psutil.Error:

@@ -76,11 +76,11 @@ class Search:
     def run(self):
         try:
             with self.dispatcher as dispatcher:
+                self.monitor.sample(force=True)   # before the proposer's threads compete for the GIL (monitor.py)
                 self.proposer = Proposer(self.strategy, self._running_points,
                                          background=self.strategy.is_costly and dispatcher.n_workers > 1,
                                          n_workers=dispatcher.n_workers)
                 self._loop_start = time.perf_counter()
-                self.monitor.sample(force=True)
                 self.alert_rules.on_start(self.rules.budget - len(self.trials), dispatcher.n_workers)
                 self.events.publish("start")
                 try:

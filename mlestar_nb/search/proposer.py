@@ -24,6 +24,7 @@ says so.
 """
 import collections
 import math
+import os
 import threading
 import time
 
@@ -32,6 +33,7 @@ SPARE_CPU_RATIO = 0.8  # thread CPU time / wall time of recent proposals above w
 DEMAND_MARGIN = 1.5    # make points this much faster than workers take them
 CPU_SHARE = 0.25       # the share of one core the proposals may take: the loop shares the kernel's GIL with them
 POINT_CPU_GUESS = 0.01  # CPU seconds per point at full effort, until measured (each effort level about halves it)
+PROPOSER_NICE = 10     # the proposal threads' nice value, over the kernel's own
 STALE_FRACTION = 0.05  # a ready point is stale once the results since it was made add this share to the data
 
 
@@ -133,7 +135,7 @@ class Proposer:
                 self._start(self._upkeep_loop, "mlestar-upkeep")
 
     def _start(self, target, name):
-        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread = threading.Thread(target=_at_low_priority(target), name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
 
@@ -331,6 +333,18 @@ class Proposer:
             self._cond.notify_all()
         for thread in self._threads:
             thread.join(timeout=CLOSE_WAIT_S)
+
+
+def _at_low_priority(target):
+    """Run `target` with a higher nice value (Linux threads have their own): CPU-bound workers keep their cores,
+    the proposer takes what they leave."""
+    def run():
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PROPOSER_NICE)
+        except (AttributeError, OSError):   # not Linux, or not allowed: run at the kernel's priority
+            pass
+        target()
+    return run
 
 
 def proposal_metrics(proposer):
