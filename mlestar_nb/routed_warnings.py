@@ -20,32 +20,32 @@ _ALWAYS = ("always", None, Warning, None, 0)
 
 _lock = threading.Lock()
 _handlers = {}          # thread id -> callable(warnings.WarningMessage)
-_state = {"original": None, "filter": None}
+_state = {"original": None}   # warnings.showwarning as it was when the router went in
+
+
+def _show_as_usual(item):
+    original = _state["original"] or warnings._showwarning_orig
+    original(item.message, item.category, item.filename, item.lineno, item.file, item.line)
 
 
 def _route(message, category, filename, lineno, file=None, line=None):
-    handler = _handlers.get(threading.get_ident())
-    if handler is not None:
-        handler(warnings.WarningMessage(message, category, filename, lineno, file, line))
-        return
-    original = _state["original"] or warnings._showwarning_orig
-    original(message, category, filename, lineno, file, line)
+    item = warnings.WarningMessage(message, category, filename, lineno, file, line)
+    _handlers.get(threading.get_ident(), _show_as_usual)(item)
 
 
 def _install():
     _state["original"] = warnings.showwarning
     warnings.showwarning = _route
     warnings.filters.insert(0, _ALWAYS)
-    _state["filter"] = warnings.filters[0]
     warnings._filters_mutated()
 
 
 def _uninstall():
     if warnings.showwarning is _route:
         warnings.showwarning = _state["original"]
-    warnings.filters[:] = [entry for entry in warnings.filters if entry is not _state["filter"]]
+    warnings.filters[:] = [entry for entry in warnings.filters if entry is not _ALWAYS]
     warnings._filters_mutated()
-    _state["original"] = _state["filter"] = None
+    _state["original"] = None
 
 
 @contextlib.contextmanager
@@ -82,8 +82,7 @@ def quiet(*categories):
     """Drop this thread's warnings of these categories (expected noise); show the others as usual."""
     def handler(item):
         if not issubclass(item.category, categories):
-            original = _state["original"] or warnings._showwarning_orig
-            original(item.message, item.category, item.filename, item.lineno, item.file, item.line)
+            _show_as_usual(item)
 
     with handled_here(handler):
         yield

@@ -7,6 +7,7 @@ import time
 import pytest
 
 import mlestar_nb
+from slow_strategies import SlowRandomSearch
 from mlestar_nb.live.alerts import AlertRules
 from mlestar_nb.search.engine import Search, StopRules
 from mlestar_nb.executors import make_executor
@@ -129,17 +130,10 @@ def test_memory_pressure_alert_reads_the_machine():
 
 
 def test_low_utilization_alert_names_a_slow_optimizer():
-    class SlowStrategy(RandomSearch):
-        is_costly = True
-
-        def ask(self, pending=()):
-            time.sleep(0.25)
-            return super().ask(pending)
-
     dims = parse_space({"x": (0.0, 1.0)})
     rules = AlertRules(idle_window_s=2.0)
     search = Search(payload=SearchPayload(objective=lambda p: time.sleep(0.02) or p["x"]),
-                    strategy=SlowStrategy(dims, seed=0), executor=make_executor("threads", 2),
+                    strategy=SlowRandomSearch(dims, seed=0, delay=0.25), executor=make_executor("threads", 2),
                     rules=StopRules(budget=30), alert_rules=rules, tick_s=0.1)
     search.run()
     low = [a for a in rules.alerts if a.kind == "low_utilization"]

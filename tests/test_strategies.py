@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import mlestar_nb
+from slow_strategies import SlowRandomSearch
 from mlestar_nb.search.proposer import Plan
 from mlestar_nb.search.space import check_point, parse_space
 from mlestar_nb.search.strategies import BayesSearch, GridSearch, RandomSearch, make_strategy
@@ -362,13 +363,6 @@ def test_auto_is_a_gaussian_process_that_reports_its_proposal_cpu():
 
 
 def test_low_utilization_fires_when_many_workers_wait_for_proposals_in_a_short_run():
-    class SlowStrategy(RandomSearch):
-        is_costly = True
-
-        def ask(self, pending=()):
-            time.sleep(0.08)
-            return super().ask(pending)
-
     result = mlestar_nb.tune(lambda p: time.sleep(0.05) or p["x"], {"x": (0.0, 1.0)}, trials=40, jobs=16,
                              backend="threads", strategy="random", journal=False, progress=False)
     assert [a.kind for a in result.alerts] == []
@@ -379,7 +373,7 @@ def test_low_utilization_fires_when_many_workers_wait_for_proposals_in_a_short_r
 
     rules = AlertRules()
     search = Search(payload=SearchPayload(objective=lambda p: time.sleep(0.05) or p["x"]),
-                    strategy=SlowStrategy(parse_space({"x": (0.0, 1.0)}), seed=0),
+                    strategy=SlowRandomSearch(parse_space({"x": (0.0, 1.0)}), seed=0, delay=0.08),
                     executor=make_executor("threads", 16), rules=StopRules(budget=40), alert_rules=rules, tick_s=0.1)
     search.run()
     assert search.metrics(0)["wall_s"] < rules.idle_window_s / 2   # too short for the general idle rule

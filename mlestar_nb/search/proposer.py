@@ -33,7 +33,7 @@ SPARE_CPU_RATIO = 0.8  # thread CPU time / wall time of recent proposals above w
 DEMAND_MARGIN = 1.5    # make points this much faster than workers take them
 CPU_SHARE = 0.25       # the share of one core the proposals may take: the loop shares the kernel's GIL with them
 POINT_CPU_GUESS = 0.01  # CPU seconds per point at full effort, until measured (each effort level about halves it)
-PROPOSER_NICE = 10     # the proposal threads' nice value, over the kernel's own
+PROPOSER_NICE = 10     # added to the kernel's nice value for the proposal threads (19 at most)
 STALE_FRACTION = 0.05  # a ready point is stale once the results since it was made add this share to the data
 
 
@@ -340,7 +340,8 @@ def _at_low_priority(target):
     the proposer takes what they leave."""
     def run():
         try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), PROPOSER_NICE)
+            thread = threading.get_native_id()   # it starts at the kernel's nice value: add to that
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + PROPOSER_NICE))
         except (AttributeError, OSError):   # not Linux, or not allowed: run at the kernel's priority
             pass
         target()
