@@ -289,6 +289,27 @@ def test_warm_refits_keep_one_noise_term():
     assert len(whites) == 1
 
 
+def test_a_fit_on_the_first_few_results_does_not_hold_the_model_flat_once_the_rest_arrive():
+    """With 16 workers, a fit on the first 3 results once set the length scales near 6 and the noise near 0.8
+    (a flat model: the posterior's other mode), and the cheap warm-started refits that followed kept it."""
+    def branin(p):
+        x, y = p["x"], p["y"]
+        return (y - 5.1 / (4 * math.pi ** 2) * x * x + 5 / math.pi * x - 6) ** 2 + 10 * (1 - 1 / (8 * math.pi)) \
+            * math.cos(x) + 10
+
+    for seed in range(4):
+        strategy = _gp_search({"x": (-5.0, 10.0), "y": (0.0, 15.0)}, seed=seed)
+        design = strategy.ask_many(16)
+        for point in design[:3]:
+            strategy.tell(point, branin(point))
+        strategy.upkeep()
+        for point in design[3:]:
+            strategy.tell(point, branin(point))
+        strategy.economy = True   # as under a high demand for points: no restarts for a warm start
+        strategy.upkeep()
+        assert max(strategy._hyper.length_scales) < 2.0 and strategy._hyper.noise < 0.5, seed
+
+
 def test_refits_are_rarer_as_data_grows_and_the_model_sees_a_capped_subset():
     strategy = _gp_search({"x": (0.0, 1.0), "y": (0.0, 1.0)})
     bowl = lambda p: (p["x"] - 0.3) ** 2 + (p["y"] - 0.6) ** 2  # noqa: E731
