@@ -17,6 +17,7 @@ from ..live.monitor import ResourceMonitor
 from ..runs.control import Cancelled
 from ..runs.dispatch import Dispatcher, Events
 from .fidelity import WAIT
+from .journal import JournalFailed
 from .objectives import trial_loss
 from .proposer import Proposer, StrategyFailed, proposal_metrics
 from .result import Trial, summarize_durations
@@ -97,8 +98,8 @@ class Search:
         except KeyboardInterrupt:
             self.status, self.stop_reason = "interrupted", "interrupt"
             self.stopped_running = self.dispatcher.unfinished
-        except StrategyFailed as err:    # the finished trials are kept: the result says what went wrong
-            self.status, self.stop_reason, self.error = "error", "strategy error", str(err)
+        except (StrategyFailed, JournalFailed) as err:   # the finished trials are kept: the result says why
+            self.status, self.stop_reason, self.error = "error", err.stop_reason, str(err)
         except BaseException as err:
             self.status, self.error = "error", str(err)
             raise

@@ -20,11 +20,18 @@ FORMAT = 1
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
+class JournalFailed(RuntimeError):
+    """A trial could not be written (a full disk): the search stops with status 'error' and keeps its trials."""
+
+    stop_reason = "journal error"
+
+
 class Journal:
     def __init__(self, path):
         self.path = os.path.abspath(path)
         self._fh = None
         self._lock_fh = None
+        self.written = 0                # trial records written
 
     @property
     def name(self):
@@ -86,7 +93,14 @@ class Journal:
         self._fh = open(self.path, "a", encoding="utf-8")
 
     def append(self, record):
-        self._write({"kind": "trial", **record})
+        try:
+            self._write({"kind": "trial", **record})
+        except OSError as err:
+            raise JournalFailed(
+                f"could not write trial {record.get('number')} to the journal {self.path} ({err.strerror or err}), "
+                f"so the search stopped: every finished trial is in this result, the journal holds the first "
+                f"{self.written}; free some space and continue with --resume (library: resume=True)") from None
+        self.written += 1
 
     def _write(self, record):
         self._fh.write(json.dumps(record, allow_nan=False) + "\n")
@@ -94,7 +108,10 @@ class Journal:
 
     def close(self):
         if self._fh is not None:
-            self._fh.close()
+            try:
+                self._fh.close()
+            except OSError:     # the line a full disk refused is still buffered: it is lost, and was reported
+                pass
             self._fh = None
         if self._lock_fh is not None:
             try:

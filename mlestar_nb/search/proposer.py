@@ -40,6 +40,8 @@ STALE_FRACTION = 0.05  # a ready point is stale once the results since it was ma
 class StrategyFailed(RuntimeError):
     """The strategy raised while proposing: the search stops with status 'error' and keeps its trials."""
 
+    stop_reason = "strategy error"
+
 
 class Plan:
     """How many points per fit, how many to keep ready, and how hard to work, from demand and measured cost.
