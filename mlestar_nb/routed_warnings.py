@@ -13,6 +13,7 @@ filter, go when the last thread leaves; nothing else the process set meanwhile i
 undone.
 """
 import contextlib
+import os
 import threading
 import warnings
 
@@ -78,10 +79,12 @@ def recorded():
 
 
 @contextlib.contextmanager
-def quiet(*categories):
-    """Drop this thread's warnings of these categories (expected noise); show the others as usual."""
+def quiet(*categories, package=None):
+    """Drop this thread's warnings of these categories (expected noise), only those raised inside `package` if
+    one is named; show the others as usual."""
     def handler(item):
-        if not issubclass(item.category, categories):
+        inside = package is None or f"{os.sep}{package}{os.sep}" in str(item.filename)
+        if not (inside and issubclass(item.category, categories)):
             _show_as_usual(item)
 
     with handled_here(handler):

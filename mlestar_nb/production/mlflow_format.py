@@ -15,17 +15,18 @@ def write_mlflow(estimator, directory, trusted, X, requirements):
 
     mlestar-nb is left out of its requirements: MLflow loads and serves the model without it.
     """
-    import warnings
-
     import mlflow.sklearn
+
+    from .. import routed_warnings
 
     example = None
     if X is not None:
         import numpy as np
 
         example = X.iloc[:5] if hasattr(X, "iloc") else np.asarray(X)[:5]
-    with warnings.catch_warnings():   # MLflow's hints about integer columns in the example; the schema says it
-        warnings.filterwarnings("ignore", category=UserWarning, module="mlflow")
+    # MLflow's hints about integer columns in the example (the schema says it); routed, not catch_warnings: that
+    # swaps process-wide state under a search running on threads
+    with routed_warnings.quiet(UserWarning, package="mlflow"):
         mlflow.sklearn.save_model(
             estimator, directory, serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
             skops_trusted_types=list(trusted) or None, input_example=example,
