@@ -90,3 +90,20 @@ def test_model_fits_on_the_proposer_threads_show_no_warnings(ns, recwarn):
                                       "--jobs 4 --backend threads --strategy bayes --quiet --seed 1",
                       "import time\ntime.sleep(0.01)\n(x - 0.3) ** 2 + y ** 2 + k")
     assert [f"{w.category.__name__}: {w.message}" for w in recwarn] == []
+
+
+def test_quiet_drops_only_the_named_packages_warnings_and_shows_the_rest(recwarn):
+    """What MLflow's save uses in place of catch_warnings (process-wide state, unsafe beside a threaded search)."""
+    import os
+    import warnings
+
+    from mlestar_nb import routed_warnings
+
+    inside = os.path.join(os.sep, "site-packages", "mlflow", "models", "utils.py")
+    with routed_warnings.quiet(UserWarning, package="mlflow"):
+        warnings.warn_explicit("an integer column hint", UserWarning, inside, 1)
+        warnings.warn_explicit("a deprecation from mlflow", DeprecationWarning, inside, 2)
+        warnings.warn("the user's own warning")
+    warnings.warn_explicit("after the block", UserWarning, inside, 3)
+    assert [str(w.message) for w in recwarn] == ["a deprecation from mlflow", "the user's own warning",
+                                                 "after the block"]
