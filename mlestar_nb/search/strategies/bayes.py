@@ -13,13 +13,13 @@ in docs/bayes.md).
 
 One conditioning serves a whole batch: a fantasy costs a rank-one update, not a
 refit. Hyperparameters are refitted once the data has grown by `REFIT_GROWTH`,
-warm-started from the last fit, with random restarts every `FULL_FIT_EVERY`-th
-refit, on at most `FIT_CAP` points; `upkeep()` does it, inline or on the
-proposer's helper thread. The acquisition is expected improvement (in log
-form), maximized inside a trust region around the best point (`trust_region`)
-over candidates at every scale of it, the best one polished by L-BFGS-B on the
-exact gradient, without running onto a bound of the space for the variance's
-sake alone (`_polish`). `effort` (set by the proposer) trades candidates and
+warm-started from the last fit when it saw at least half the points, with random
+restarts otherwise and every `FULL_FIT_EVERY`-th refit, on at most `FIT_CAP`
+points; `upkeep()` does it, inline or on the proposer's helper thread. The
+acquisition is expected improvement (in log form), maximized inside a trust
+region around the best point (`trust_region`) over candidates at every scale of
+it, the best one polished by L-BFGS-B on the exact gradient, without running
+onto a bound of the space for the variance's sake alone (`_polish`). `effort` (set by the proposer) trades candidates and
 polish for speed when workers need points faster.
 
 Losses are scaled before any surrogate sees them (`gp.scale_losses`), so a
