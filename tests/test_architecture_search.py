@@ -115,6 +115,25 @@ def test_resume_and_start_points_understand_conditional_parameters(ns, tmp_path)
     assert any("resumed 4 finished trial" in note for note in resumed.notes)
 
 
+def test_ablating_the_params_of_a_conditional_searchs_best_pipeline_lists_only_its_active_settings(ns):
+    """`%ablate --params` after `--apply`: a parameter the condition switched off is not a setting to ablate."""
+    run(ns, "from sklearn.svm import SVC\n"
+            "space = {'C': (0.1, 10.0, 'log-uniform'), 'kernel': ['rbf', 'linear'],"
+            " 'gamma': {'when': \"kernel == 'rbf'\", 'space': (1e-4, 1e-1, 'log-uniform')}}")
+    cell = "model = make_pipeline(StandardScaler(), SVC(C=C, kernel=kernel, gamma=gamma or 'scale'))\nmodel"
+    for start, tuned in (({"C": 3.0, "kernel": "linear"}, {"svc__C", "svc__kernel"}),
+                         ({"C": 3.0, "kernel": "rbf", "gamma": 0.01}, {"svc__C", "svc__gamma"})):
+        ns.user_ns["start"] = start
+        result = tune(ns, "--space space --start start --trials 1 --data X y --cv 3 --apply --no-journal "
+                          "--backend sequential --quiet", cell)
+        assert result.best_params == start
+        ablation = ns.run_line_magic("ablate", "model --data X y --params --repeats 1 --cv 3 --backend sequential "
+                                               "--quiet")
+        params = {row.component: row for row in ablation.ranking if row.kind == "param"}
+        assert set(params) == tuned, start
+        assert all(row.label != "failed" for row in ablation.ranking)
+
+
 CONDITIONAL_ERRORS = [
     ("{'a': {'when': 'b > 1', 'space': (0, 3)}, 'b': {'when': 'a > 1', 'space': (0, 3)}}",
      "form a cycle: a -> b -> a"),
