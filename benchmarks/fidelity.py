@@ -9,14 +9,18 @@ Two tasks, each scored on a fixed validation split (the same rows for every tool
 
 Per seed, with N configurations (27; --quick 9) and 2 workers:
 - full-budget random search: mlestar-nb's random strategy, every configuration at the full budget (N x full);
-- mlestar-nb: `tune(fidelity=..., eta=3)` with the default strategy and about N configurations (trials = 1.45 N,
-  so that the rungs above the lowest fit; the table gives the configurations it actually started);
+- mlestar-nb: `tune(fidelity=..., eta=3)` with the default strategy and about N configurations (trials = 1.45 N at
+  eta 3, N x the sum of eta^-rung, so that the rungs above the lowest fit; the table gives the configurations it
+  actually started);
 - mlestar-nb with --budget-total: the same, capped at 40 % of N x full (`budget_total`) with trials enough that
   the cap is what stops it: the budget the target allows, spent on as many configurations as it pays for;
 - scikit-learn's HalvingRandomSearchCV (n_candidates=N, factor 3, the same resource range, the validation split as
   its only fold, no refit);
 - Optuna's HyperbandPruner (n_trials=N, 2 threads, TPE sampler): each trial trains rung by rung, reports its
   validation score and stops when pruned (MLP: epoch by epoch with partial_fit; GBM: a fresh fit per rung).
+
+`--eta E` sets the reduction factor of every tool (rungs HIGH / E^s, at least LOW, as mlestar-nb sets them;
+HalvingRandomSearchCV's top rung is LOW x E^s, 80 epochs at E = 2).
 
 Budget spent: the sum of what each trial trained (epochs, or the share of rows), relative to N x full. The target:
 mlestar-nb's best full-budget score (median of seeds) at least the full-budget random search's, with at most 40 %
@@ -46,13 +50,13 @@ class MLPTask:
     name = "mlp"
     title = "MLP over epochs (digits)"
     fidelity = ("epochs", 9, 81)
-    rungs = (9, 27, 81)
     unit = "epochs"
 
-    def __init__(self):
+    def __init__(self, eta=3):
         from sklearn.datasets import load_digits
         from sklearn.model_selection import train_test_split
 
+        self.eta, self.rungs = eta, _rungs(self.fidelity, eta)
         X, y = load_digits(return_X_y=True)
         self.X_train, self.X_val, self.y_train, self.y_val = train_test_split(X / 16.0, y, test_size=0.3,
                                                                               random_state=0, stratify=y)
@@ -83,7 +87,11 @@ class MLPTask:
 
         distributions = {"learning_rate_init": loguniform(1e-3, 0.3), "batch_size": [32, 64, 128, 256],
                          "alpha": loguniform(1e-6, 1e-2), "hidden_layer_sizes": Layers()}
-        return MLPClassifier(n_iter_no_change=1000, random_state=0), distributions, "max_iter", 9, 81
+        return MLPClassifier(n_iter_no_change=1000, random_state=0), distributions, "max_iter", self.rungs[0], 81
+
+    def step(self, budget):
+        """The step Optuna's pruner counts a rung at: the epoch."""
+        return budget
 
     def optuna_objective(self, trial):
         import optuna
@@ -118,13 +126,13 @@ class GBMTask:
     name = "gbm"
     title = "gradient boosting over rows (40,000 generated)"
     fidelity = ("n_samples", 1 / 9, 1.0)
-    rungs = (1, 3, 9)         # ninths of the training rows
     unit = "x the training rows"
 
-    def __init__(self):
+    def __init__(self, eta=3):
         from sklearn.datasets import make_classification
         from sklearn.model_selection import train_test_split
 
+        self.eta, self.rungs = eta, _rungs(self.fidelity, eta)
         X, y = make_classification(n_samples=40000, n_features=20, n_informative=10, n_redundant=4, flip_y=0.05,
                                    class_sep=0.8, random_state=0)
         self.X_train, self.X_val, self.y_train, self.y_val = train_test_split(X, y, test_size=0.25, random_state=0)
@@ -159,7 +167,11 @@ class GBMTask:
                          "max_features": uniform(0.2, 0.8)}
         full = len(self.y_train)
         return (HistGradientBoostingClassifier(max_iter=150, early_stopping=False, random_state=0), distributions,
-                "n_samples", int(full / 9), full)
+                "n_samples", int(round(full * self.rungs[0])), full)
+
+    def step(self, share):
+        """The step Optuna's pruner counts a rung at: multiples of the lowest rung's share of the rows."""
+        return int(round(share / self.rungs[0]))
 
     def optuna_objective(self, trial):
         import optuna
@@ -170,17 +182,24 @@ class GBMTask:
              "l2_regularization": trial.suggest_float("l2_regularization", 1e-6, 10.0, log=True),
              "max_features": trial.suggest_float("max_features", 0.2, 1.0)}
         spent, score = 0.0, None
-        for step in self.rungs:
-            score = self.fit_score(p, step / 9)
-            spent += step / 9
+        for share in self.rungs:
+            score = self.fit_score(p, share)
+            spent += share
             trial.set_user_attr("spent", spent)
-            trial.report(score, step)
+            trial.report(score, self.step(share))
             if trial.should_prune():
                 raise optuna.TrialPruned()
         return score
 
 
 TASKS = {"mlp": MLPTask, "gbm": GBMTask}
+
+
+def _rungs(fidelity, eta):
+    """The rungs' budgets, as mlestar-nb sets them (HIGH / eta^s, at least LOW): every tool uses the same."""
+    from mlestar_nb.search.fidelity import Fidelity
+
+    return Fidelity(*fidelity, eta=eta).budgets
 
 
 # -- the tools ------------------------------------------------------------------------------------------------
@@ -204,8 +223,10 @@ def mlestar(task, n, seed, jobs, capped=False):
 
     name, low, high = task.fidelity
     clock = time.perf_counter()
-    extra = {"trials": 4 * n, "budget_total": 0.4 * n * high} if capped else {"trials": int(round(1.45 * n))}
-    result = mlestar_nb.tune(task.objective, task.space, fidelity={name: (low, high)}, eta=3, seed=seed,
+    per_configuration = sum(task.eta ** -r for r in range(len(task.rungs)))   # ASHA's trials per configuration
+    extra = {"trials": 4 * n, "budget_total": 0.4 * n * high} if capped else \
+        {"trials": int(round(per_configuration * n))}
+    result = mlestar_nb.tune(task.objective, task.space, fidelity={name: (low, high)}, eta=task.eta, seed=seed,
                              jobs=jobs, journal=False, progress=False, **extra)
     rows = result.rungs
     return {"best": result.best_score, "budget": result.budget_spent, "configurations": rows[0]["trials"],
@@ -223,7 +244,7 @@ def halving(task, n, seed, jobs):
     y = np.concatenate([task.y_train, task.y_val])
     split = PredefinedSplit(np.r_[np.full(len(task.y_train), -1), np.zeros(len(task.y_val), dtype=int)])
     clock = time.perf_counter()
-    search = HalvingRandomSearchCV(estimator, distributions, n_candidates=n, factor=3, resource=resource,
+    search = HalvingRandomSearchCV(estimator, distributions, n_candidates=n, factor=task.eta, resource=resource,
                                    min_resources=low, max_resources=high, cv=split, refit=False, n_jobs=jobs,
                                    random_state=seed, error_score=0.0)
     search.fit(X, y)
@@ -241,10 +262,10 @@ def optuna_hyperband(task, n, seed, jobs):
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     name, low, high = task.fidelity
-    steps = (task.rungs[0], task.rungs[-1])
+    steps = (task.step(task.rungs[0]), task.step(task.rungs[-1]))
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed),
                                 pruner=optuna.pruners.HyperbandPruner(min_resource=steps[0], max_resource=steps[1],
-                                                                      reduction_factor=3))
+                                                                      reduction_factor=task.eta))
     clock = time.perf_counter()
     with threadpool_limits(1):
         study.optimize(task.optuna_objective, n_trials=n, n_jobs=jobs)
@@ -266,7 +287,7 @@ TOOLS = {"full-budget random (mlestar-nb random)": full_random, "mlestar-nb --fi
 def run_fidelity(args):
     rows = []
     for key in args.tasks:
-        task = TASKS[key]()
+        task = TASKS[key](args.eta)
         for seed in range(args.seeds):
             for tool, run in TOOLS.items():
                 out = run(task, args.configurations, seed, args.jobs)
@@ -389,6 +410,7 @@ def main():
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--configurations", type=int, default=27, help="N, per tool and seed (27)")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--eta", type=int, default=3, help="the reduction factor, for every tool (3)")
     parser.add_argument("--quick", action="store_true", help="2 seeds, 9 configurations, the MLP task only")
     parser.add_argument("--conditional", action="store_true", help="measure conditional against flattened instead")
     parser.add_argument("--evaluations", type=int, default=30, help="with --conditional: evaluations per search")
@@ -411,7 +433,7 @@ def main():
         print(markdown(table))
     report.update(started=started, machine=f"{platform.machine()}, {os.cpu_count()} cores", python=platform.python_version(),
                   sklearn=sklearn.__version__, optuna=optuna.__version__, seeds=args.seeds,
-                  configurations=args.configurations, jobs=args.jobs, **load.close())
+                  configurations=args.configurations, jobs=args.jobs, eta=args.eta, **load.close())
     out = args.out if not args.conditional else args.out.replace(".json", "_conditional.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as handle:
