@@ -46,7 +46,7 @@ def test_a_second_search_with_the_same_name_is_refused_while_the_first_runs(tmp_
 
 
 FULL_DISK = """
-import json, resource, signal, sys
+import json, os, resource, signal, sys
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)          # past the limit a write fails (EFBIG), as on a full disk
@@ -54,28 +54,34 @@ config = Config()
 config.HistoryManager.hist_file = ":memory:"
 ip = InteractiveShell.instance(config=config)
 ip.run_line_magic("load_ext", "mlestar_nb")
-resource.setrlimit(resource.RLIMIT_FSIZE, (3000, 3000))
-result = ip.run_cell_magic("mlestar_tune", "--space {'x': (0.0, 1.0)} --trials 40 --strategy random "
-                           "--backend sequential --seed 0 --name full --journal-dir " + sys.argv[1] + " --quiet",
-                           "-(x - 0.5) ** 2")
+line = ("--space {'x': (0.0, 1.0)} --strategy random --backend sequential --seed 0 --name full --quiet "
+        "--journal-dir " + sys.argv[1])
+cell = "-(x - 0.5) ** 2"
+resuming = sys.argv[2] == "resumed"
+if resuming:                                            # a journal that already holds 4 trials
+    ip.run_cell_magic("mlestar_tune", line + " --trials 4", cell)
+held = os.path.getsize(os.path.join(sys.argv[1], "full.jsonl")) if resuming else 0
+resource.setrlimit(resource.RLIMIT_FSIZE, (held + 3000, held + 3000))
+result = ip.run_cell_magic("mlestar_tune", line + " --trials 40" + (" --resume" if resuming else ""), cell)
 print(json.dumps({"status": result.status, "stop_reason": result.stop_reason, "error": result.error,
                   "trials": [[t.number, t.value] for t in result.trials]}))
 """
 
 
-def test_a_journal_the_disk_refuses_mid_search_stops_it_and_keeps_every_finished_trial(tmp_path):
+@pytest.mark.parametrize("journal", ["fresh", "resumed"])
+def test_a_journal_the_disk_refuses_mid_search_stops_it_and_keeps_every_finished_trial(tmp_path, journal):
     """A full disk once lost the whole result: the write's OSError went up through tune()."""
     import subprocess
     import sys
 
-    run = subprocess.run([sys.executable, "-c", FULL_DISK, str(tmp_path)], capture_output=True, text=True,
+    run = subprocess.run([sys.executable, "-c", FULL_DISK, str(tmp_path), journal], capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     out = json.loads(run.stdout.strip().splitlines()[-1])
     written = [json.loads(line) for line in (tmp_path / "full.jsonl").read_text().splitlines()
                if line.endswith("}")][1:]
     assert out["status"] == "error" and out["stop_reason"] == "journal error"
-    assert 3 <= len(written) < len(out["trials"]) < 40
+    assert 3 + (4 if journal == "resumed" else 0) <= len(written) < len(out["trials"]) < 40
     assert [[r["number"], r["value"]] for r in written] == out["trials"][:len(written)]
     assert f"the journal holds the first {len(written)}" in out["error"] and "--resume" in out["error"]
     assert str(tmp_path / "full.jsonl") in out["error"]

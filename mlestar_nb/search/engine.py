@@ -210,7 +210,10 @@ class Search:
             if loss is not None:
                 self.strategy.tell(trial.params, loss)
         if self.journal is not None:
-            self.journal.append(trial.to_record())
+            try:
+                self.journal.append(trial.to_record())
+            except OSError as err:   # a full disk: every trial recorded before this one is in the journal
+                raise JournalFailed(self.journal.path, trial.number, len(self.trials) - 1, err) from None
         improved = self._note_best(trial)
         if trial.state == "complete" and self._counts(trial):
             self._since_improvement = 0 if improved else self._since_improvement + 1

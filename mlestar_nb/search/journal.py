@@ -25,13 +25,18 @@ class JournalFailed(RuntimeError):
 
     stop_reason = "journal error"
 
+    def __init__(self, path, number, held, err):
+        super().__init__(
+            f"could not write trial {number} to the journal {path} ({err.strerror or err}), so the search stopped: "
+            f"every finished trial is in this result, the journal holds the first {held}; free some space and "
+            "continue with --resume (library: resume=True)")
+
 
 class Journal:
     def __init__(self, path):
         self.path = os.path.abspath(path)
         self._fh = None
         self._lock_fh = None
-        self.written = 0                # trial records written
 
     @property
     def name(self):
@@ -93,14 +98,7 @@ class Journal:
         self._fh = open(self.path, "a", encoding="utf-8")
 
     def append(self, record):
-        try:
-            self._write({"kind": "trial", **record})
-        except OSError as err:
-            raise JournalFailed(
-                f"could not write trial {record.get('number')} to the journal {self.path} ({err.strerror or err}), "
-                f"so the search stopped: every finished trial is in this result, the journal holds the first "
-                f"{self.written}; free some space and continue with --resume (library: resume=True)") from None
-        self.written += 1
+        self._write({"kind": "trial", **record})
 
     def _write(self, record):
         self._fh.write(json.dumps(record, allow_nan=False) + "\n")
