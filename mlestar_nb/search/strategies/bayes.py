@@ -19,8 +19,9 @@ points; `upkeep()` does it, inline or on the proposer's helper thread. The
 acquisition is expected improvement (in log form), maximized inside a trust
 region around the best point (`trust_region`) over candidates at every scale of
 it, the best one polished by L-BFGS-B on the exact gradient, without running
-onto a bound of the space for the variance's sake alone (`_polish`). `effort` (set by the proposer) trades candidates and
-polish for speed when workers need points faster.
+onto a bound of the space for the variance's sake alone (`_polish`). `effort`
+(set by the proposer) trades candidates and polish for speed when workers need
+points faster.
 
 Losses are scaled before any surrogate sees them (`gp.scale_losses`), so a
 finite loss of any size (1e200) is a valid observation.
@@ -335,9 +336,7 @@ class BayesSearch(Strategy):
             # descent from the prior's median ends there on half of the 16-point Branin designs tried. A fit
             # on the first 3 of 16 results that arrived together found it, and economy's warm starts kept it.
             start = self._hyper if self._hyper is not None and 2 * self._hyper_n >= seen else None
-            restarts = 2 if start is None or self._refits % FULL_FIT_EVERY == 0 else 0
-            if self.economy and start is not None:
-                restarts = 0
+            restarts = 2 if start is None or (not self.economy and self._refits % FULL_FIT_EVERY == 0) else 0
             try:
                 hyper = fit_hyper(X, y, start, restarts, int(self._fit_rng.randint(2**31 - 1)),
                                   60 if self.economy else None)
