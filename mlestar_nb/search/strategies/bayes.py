@@ -322,8 +322,8 @@ class BayesSearch(Strategy):
 
     def upkeep(self):
         """Refit the hyperparameters on the data so far (any thread; one fit at a time). In `economy` (CPU
-        scarce, or points in high demand) three times less often, without restarts, on half the points and
-        time-boxed."""
+        scarce, or points in high demand) three times less often, on half the points, time-boxed, and without
+        restarts when the last fit can start it."""
         with self._upkeep_lock:
             n = self.n_observed
             if not n or (self._hyper is not None and n <= self._hyper_n):
