@@ -35,6 +35,8 @@ CPU_SHARE = 0.25       # the share of one core the proposals may take: the loop 
 POINT_CPU_GUESS = 0.01  # CPU seconds per point at full effort, until measured (each effort level about halves it)
 PROPOSER_NICE = 10     # added to the kernel's nice value for the proposal threads (19 at most)
 STALE_FRACTION = 0.05  # a ready point is stale once the results since it was made add this share to the data
+FRESH_WAIT_SHARE = 0.03  # trials that finish together wait for points made from their results when a batch for
+                         # every worker costs at most this share of a trial
 
 
 class StrategyFailed(RuntimeError):
@@ -84,8 +86,19 @@ class Plan:
             self.n_workers / (fixed + per_point * self.n_workers) < demand
         self.batch = batch
         covered = math.ceil(demand * (fixed + per_point * batch)) + (1 if self.n_workers > 1 else 0)
-        self.lead = min(2 * self.n_workers, max(burst, covered))
+        self.lead = min(2 * self.n_workers, max(0 if self.fresh_is_cheap(demand, cost) else burst, covered))
         return self
+
+    def fresh_is_cheap(self, demand, cost):
+        """True when a batch for every worker costs at most FRESH_WAIT_SHARE of a trial.
+
+        Points kept ready for trials that finish together are made before those
+        trials' results exist: a round behind, which costs regret (on the 8-dimensional Levy function at
+        16 workers, 12.9 against 2.8 with 3 points ahead, simulated clock, docs/bayes.md). When trials are long
+        beside the model's cost (at 16 workers, about 1 s against 20-30 ms), they wait for a batch made from
+        their results instead."""
+        fixed, per_point = cost
+        return (fixed + per_point * self.n_workers) * demand <= FRESH_WAIT_SHARE * self.n_workers
 
     def seconds_per_batch(self, cost):
         return None if cost is None else cost[0] + cost[1] * self.batch
@@ -186,10 +199,13 @@ class Proposer:
                     return
                 made_at = self._strategy.n_observed if self._strategy.cost is not None else None
                 stale = self._stale_count() if len(self._ready) > self.plan.lead else 0
-                count = stale or self.plan.batch    # a refresh replaces the stale points; else a new batch
+                running = self._running_points()
+                idle = self._n_workers - len(running) - len(self._ready)   # workers that would wait now
+                # a refresh replaces the stale points; else a new batch, one for every idle worker at least
+                count = stale or max(self.plan.batch, idle)
                 newest = self._strategy.n_observed
                 keep = [p for p, made in self._ready if not stale or not self._is_stale(made, newest)]
-                pending = self._running_points() + keep
+                pending = running + keep
             self._adapt()
             try:
                 points = self._ask(count, pending, upkeep=self._upkeep_inline())

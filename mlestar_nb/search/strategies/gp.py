@@ -11,6 +11,7 @@ follow in O(n) each.
 Everything here works in the unit cube of the search's encoding
 (`encoding.Encoding`) and on standardized losses (`scale_losses`).
 """
+import copy
 import math
 from dataclasses import dataclass
 
@@ -184,6 +185,12 @@ class Posterior:
     def prior_variance(self):
         return self.hyper.amplitude
 
+    def frozen(self):
+        """This conditioning as it is now: fantasies added to self later do not reach the copy."""
+        twin = copy.copy(self)     # add_fantasy replaces the arrays it changes, so sharing them is safe
+        twin.candidates = []
+        return twin
+
     def predict(self, C):
         """Mean and variance of the latent function at the rows of C."""
         Kc = matern52(self.X, C, self.hyper)
@@ -224,24 +231,31 @@ class Posterior:
         return value
 
     def gradient(self, x):
-        """Mean, variance and their gradients at one point x (for the local polish of the acquisition).
+        """Mean, variance and their gradients at one point x (for the local polish of the acquisition)."""
+        mean, var, dmean, dvar = self.gradients(np.asarray(x, dtype=float).reshape(1, -1))
+        return float(mean[0]), float(var[0]), dmean[0], dvar[0]
+
+    def gradients(self, Q):
+        """Means, variances and their gradients at the rows of Q, in one pass (a batch polished jointly).
 
         Called many times on the same conditioning, so it uses the inverse kernel matrix, computed once:
-        two matrix-vector products instead of two triangular solves per call."""
-        x = np.asarray(x, dtype=float).reshape(1, -1)
+        matrix products instead of triangular solves per call."""
         ls2 = self.hyper.length_scales ** 2
-        diff = x - self.X                                          # n x D
-        r = np.sqrt(np.maximum(np.sum(diff * diff / ls2, 1), 0.0))  # n
+        diff = Q[:, None, :] - self.X[None, :, :]                     # q x n x D
+        r = np.sqrt(np.maximum(np.sum(diff * diff / ls2, 2), 0.0))     # q x n
         e = np.exp(-SQRT5 * r)
         k = self.hyper.amplitude * (1.0 + SQRT5 * r + (5.0 / 3.0) * r * r) * e
-        dk = (-(5.0 / 3.0) * self.hyper.amplitude * (1.0 + SQRT5 * r) * e)[:, None] * diff / ls2  # n x D
+        slope = -(5.0 / 3.0) * self.hyper.amplitude * (1.0 + SQRT5 * r) * e   # dk/dx = slope * (x - X) / ls2
         if self._inverse is None:
             inverse_l = linalg.solve_triangular(self.L, np.eye(len(self.L)), lower=True, check_finite=False)
             self._inverse = inverse_l.T @ inverse_l
-        w = self._inverse @ k
-        mean = float(k @ self.alpha)
-        var = max(self.prior_variance - float(k @ w), 1e-12)
-        return mean, var, dk.T @ self.alpha, -2.0 * (dk.T @ w)
+        w = k @ self._inverse                                           # q x n
+
+        def weighted_gradient(weights):   # sum over the data of weights * dk/dx, without a q x n x D product
+            return (Q * weights.sum(1)[:, None] - weights @ self.X) / ls2
+
+        var = np.maximum(self.prior_variance - np.sum(k * w, 1), 1e-12)
+        return k @ self.alpha, var, weighted_gradient(slope * self.alpha), -2.0 * weighted_gradient(slope * w)
 
 
 class Candidates:
@@ -272,14 +286,16 @@ def log_expected_improvement(mean, var, best, xi=0.0):
 
 
 def log_expected_improvement_grad(mean, var, dmean, dvar, best, xi=0.0):
-    """log EI at one point and its gradient, from the posterior's mean/variance and their gradients."""
-    sigma = math.sqrt(var)
+    """log EI and its gradient, from the posterior's mean/variance and their gradients: at one point (floats
+    and gradient vectors) or at several (vectors, and one gradient row per point)."""
+    column = (lambda a: a[:, None]) if np.ndim(mean) else (lambda a: a)
+    sigma = np.sqrt(var)
     z = (best - xi - mean) / sigma
-    log_h = float(_log_h(np.array([z]))[0])
-    dsigma = dvar / (2.0 * sigma)
-    dz = (-dmean - z * dsigma) / sigma
-    ratio = math.exp(float(log_ndtr(z)) - log_h)                 # Phi(z) / h(z)
-    return math.log(sigma) + log_h, dsigma / sigma + ratio * dz
+    log_h = _log_h(np.atleast_1d(z)).reshape(np.shape(z))
+    dsigma = dvar / (2.0 * column(sigma))
+    dz = (-dmean - column(z) * dsigma) / column(sigma)
+    ratio = np.exp(log_ndtr(z) - log_h)                                # Phi(z) / h(z)
+    return np.log(sigma) + log_h, dsigma / column(sigma) + column(ratio) * dz
 
 
 def _log_h(z):
