@@ -1,6 +1,7 @@
 """Bayesian search on many workers: utilization, quality at equal evaluations, proposal cost (issue 13).
 
     python benchmarks/parallel.py [--quick] [--seeds N] [--out benchmarks/results] [--only SECTION ...]
+                                  [--workers N ...] [--merge]
     python benchmarks/parallel.py --policies      # how the pending-point policy was chosen (simulated clock)
 
 Sections (each records os.getloadavg() before and after, since other processes share the machine):
@@ -15,6 +16,8 @@ Sections (each records os.getloadavg() before and after, since other processes s
   evaluations in finishing order, median and IQR. With 4 and 16 workers every trial sleeps 0.3 s on the
   threads backend; with 1 worker there is nothing to overlap, every tool asks, evaluates and tells in turn,
   so the trials do not sleep (the regret is the same, the run 30x shorter).
+- long_trials: the quality section at 16 workers with 2 s trials, long beside a batch's cost: the case where
+  the workers of a round that ends together wait for points made from their results (docs/bayes.md).
 - proposal_cost: one worker, a trivial objective, 300 trials: ms per point at trials 1-50, 100-150 and
   250-300 (mlestar bayes, Optuna TPE).
 - cpu_bound: figure 1 of compare.py (40 trials of a 0.3 s CPU-bound objective on 2 loky workers, median of 3):
@@ -23,7 +26,9 @@ Sections (each records os.getloadavg() before and after, since other processes s
 `--policies` compares the ways of treating running points (docs/bayes.md) on a simulated clock, with no
 sleeping: trials take 1 +- 0.05 time units, proposals take none, so only the policy differs.
 
-Writes results/parallel.json and results/parallel.md (the README's tables).
+Writes results/parallel.json and results/parallel.md (the README's tables). `--merge` keeps what the existing
+report has of the sections not run now (and, with `--workers`, of the quality rows not re-measured); every section
+and quality row records when it was measured.
 """
 import argparse
 import concurrent.futures
@@ -167,21 +172,22 @@ def utilization(quick=False, repeats=3):
 QUALITY_TOOLS = ("mlestar bayes", "Optuna TPE", "skopt GP")
 
 
-def quality(seeds=5, budget=80, worker_counts=(1, 4, 16), tools=QUALITY_TOOLS, problems=tuple(PROBLEMS)):
-    out = {"load_before": _load(), "budget": budget, "seeds": seeds}
+def quality(seeds=5, budget=80, worker_counts=(1, 4, 16), tools=QUALITY_TOOLS, problems=tuple(PROBLEMS), seconds=0.3):
+    out = {"load_before": _load(), "budget": budget, "seeds": seeds, "trial_seconds": seconds}
     for problem in problems:
         f, space, optimum = PROBLEMS[problem]
         for workers in worker_counts:
             for tool in tools:
                 at40, at_end, utils = [], [], []
                 for seed in range(seeds):
-                    losses, figures = timed_run(tool, f, space, budget, workers, seed, 0.0 if workers == 1 else 0.3)
+                    losses, figures = timed_run(tool, f, space, budget, workers, seed, 0.0 if workers == 1 else seconds)
                     best = np.minimum.accumulate(losses) - optimum
                     at40.append(float(best[min(39, len(best) - 1)]))
                     at_end.append(float(best[-1]))
                     utils.append(figures["utilization"])
                 key = f"{problem} / {workers} worker(s) / {tool}"
-                out[key] = {"regret_40": _summary(at40), f"regret_{budget}": _summary(at_end),
+                out[key] = {"measured": time.strftime("%Y-%m-%d %H:%M"),
+                            "regret_40": _summary(at40), f"regret_{budget}": _summary(at_end),
                             "utilization": round(statistics.median(utils), 3) if workers > 1 else None}
                 print(f"  {key}: regret@40 {out[key]['regret_40']['median']:.4g}, "
                       f"@{budget} {out[key][f'regret_{budget}']['median']:.4g}", flush=True)
@@ -258,27 +264,72 @@ def policies(seeds=5, budget=80, worker_counts=(4, 16)):
 
 
 # -- the report ----------------------------------------------------------------------------------------------
-SECTIONS = ("utilization", "quality", "proposal_cost", "cpu_bound")
+SECTIONS = ("utilization", "quality", "long_trials", "proposal_cost", "cpu_bound")
+LONG_TRIAL_S = 2.0   # long_trials: trials long beside a batch's cost, where 16 workers wait for fresh points
 
 
-def run(quick=False, seeds=None, only=SECTIONS):
+def run(quick=False, seeds=None, only=SECTIONS, workers=None):
     report = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
               "python": sys.version.split()[0], "quick": quick}
     seeds = seeds or (2 if quick else 5)
-    if "utilization" in only:
-        print("parallel: utilization, 16 workers (threads, sleeping trials)", flush=True)
-        report["utilization"] = utilization(quick)
-    if "quality" in only:
-        print("parallel: quality at equal evaluations", flush=True)
-        report["quality"] = quality(seeds=seeds, budget=40 if quick else 80,
-                                    worker_counts=(1, 16) if quick else (1, 4, 16))
-    if "proposal_cost" in only:
-        print("parallel: sequential proposal cost", flush=True)
-        report["proposal_cost"] = proposal_cost(100 if quick else 300)
-    if "cpu_bound" in only:
-        print("parallel: figure 1, CPU-bound trials on 2 workers", flush=True)
-        report["cpu_bound"] = cpu_bound(repeats=1 if quick else 3)
+    budget = 40 if quick else 80
+    sections = {
+        "utilization": ("utilization, 16 workers (threads, sleeping trials)", lambda: utilization(quick)),
+        "quality": ("quality at equal evaluations", lambda: quality(
+            seeds=seeds, budget=budget, worker_counts=workers or ((1, 16) if quick else (1, 4, 16)))),
+        "long_trials": (f"quality at equal evaluations, 16 workers, {LONG_TRIAL_S} s trials", lambda: quality(
+            seeds=seeds, budget=budget, worker_counts=(16,), seconds=LONG_TRIAL_S)),
+        "proposal_cost": ("sequential proposal cost", lambda: proposal_cost(100 if quick else 300)),
+        "cpu_bound": ("figure 1, CPU-bound trials on 2 workers", lambda: cpu_bound(repeats=1 if quick else 3)),
+    }
+    for name in SECTIONS:
+        if name in only:
+            title, measure = sections[name]
+            print(f"parallel: {title}", flush=True)
+            report[name] = {"measured": time.strftime("%Y-%m-%d %H:%M"), **measure()}
     return report
+
+
+def _merged(path, new):
+    """The existing report with the sections just measured replaced; in the quality section only the rows
+    measured (each row and section keeps the date it was measured, `measured`)."""
+    with open(path) as fh:
+        old = json.load(fh)
+    for section in SECTIONS:
+        if section not in new:
+            continue
+        if section == "quality" and section in old:
+            kept = {k: v for k, v in old[section].items() if " / " in k and k not in new[section]}
+            when = old[section].get("measured", old["date"])
+            new[section] = {**new[section], **{k: {"measured": when, **v} for k, v in kept.items()},
+                            "earlier_rows": {"measured": when, "load_before": old[section]["load_before"],
+                                             "load_after": old[section]["load_after"]}}
+        old[section] = new[section]
+    return {**old, "date": new["date"], "quick": new["quick"]}
+
+
+def _quality_table(q, title):
+    budget, seconds = q["budget"], q.get("trial_seconds", 0.3)
+    earlier = q.get("earlier_rows")
+    when = f"measured {q.get('measured', '')}, load {q['load_before']} -> {q['load_after']}" + (
+        f"; rows not re-measured then: {earlier['measured']}, load {earlier['load_before']} -> "
+        f"{earlier['load_after']}" if earlier else "")
+    lines = ["", f"**{title}**, median [IQR] of {q['seeds']} seeds, @40 / @{budget} ({when}); several workers: "
+                 f"{seconds:g} s sleeping trials on threads", "",
+             "| problem | workers | " + " | ".join(QUALITY_TOOLS) + " |", "|---|---|" + "---|" * len(QUALITY_TOOLS)]
+    keys = [k for k in q if " / " in k]
+    for problem in PROBLEMS:
+        for workers in sorted({int(k.split(" / ")[1].split()[0]) for k in keys if k.startswith(problem)}):
+            cells = []
+            for tool in QUALITY_TOOLS:
+                row = q.get(f"{problem} / {workers} worker(s) / {tool}")
+                if row is None:
+                    cells.append("")
+                    continue
+                a, b = row["regret_40"], row[f"regret_{budget}"]
+                cells.append(f"{a['median']:.3g} / {b['median']:.3g} [{b['iqr'][0]:.2g}, {b['iqr'][1]:.2g}]")
+            lines.append(f"| {problem} | {workers} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def markdown(r):
@@ -294,25 +345,10 @@ def markdown(r):
             a, b = u["trial_0.5s"][tool], u["trial_0.2s"][tool]
             cells = [", ".join(f"{x:.2f}" for x in row["utilization"]) for row in (a, b)]
             lines.append(f"| {tool} | {a['trials']} | {cells[0]} | {cells[1]} | {b['proposals_per_s']} |")
-    if "quality" in r:
-        q = r["quality"]
-        budget = q["budget"]
-        lines += ["", f"**Simple regret at equal evaluations**, median [IQR] of {q['seeds']} seeds, @40 / @{budget} "
-                      f"(load {q['load_before']} -> {q['load_after']}); 4 and 16 workers: 0.3 s sleeping trials on "
-                      "threads", "", "| problem | workers | " + " | ".join(QUALITY_TOOLS) + " |",
-                  "|---|---|" + "---|" * len(QUALITY_TOOLS)]
-        keys = [k for k in q if " / " in k]
-        for problem in PROBLEMS:
-            for workers in sorted({int(k.split(" / ")[1].split()[0]) for k in keys if k.startswith(problem)}):
-                cells = []
-                for tool in QUALITY_TOOLS:
-                    row = q.get(f"{problem} / {workers} worker(s) / {tool}")
-                    if row is None:
-                        cells.append("")
-                        continue
-                    a, b = row["regret_40"], row[f"regret_{budget}"]
-                    cells.append(f"{a['median']:.3g} / {b['median']:.3g} [{b['iqr'][0]:.2g}, {b['iqr'][1]:.2g}]")
-                lines.append(f"| {problem} | {workers} | " + " | ".join(cells) + " |")
+    for section, title in (("quality", "Simple regret at equal evaluations"),
+                           ("long_trials", "Simple regret at equal evaluations, trials long beside the model's cost")):
+        if section in r:
+            lines += _quality_table(r[section], title)
     if "proposal_cost" in r:
         p = r["proposal_cost"]
         lines += ["", f"**Sequential proposal cost**, ms per point, one worker, trivial objective (load "
@@ -342,6 +378,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer seeds and trials: a smoke run, not figures")
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--only", nargs="*", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--workers", nargs="*", type=int, default=None, help="the quality section's worker counts")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep what the existing report has of the sections (and quality rows) not run now")
     parser.add_argument("--policies", action="store_true", help="compare the pending-point policies instead")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     args = parser.parse_args(argv)
@@ -351,8 +390,10 @@ def main(argv=None):
                   "python": sys.version.split()[0], "policies": policies(seeds=args.seeds or 5)}
         name = "policies"
     else:
-        report = run(args.quick, args.seeds, args.only)
+        report = run(args.quick, args.seeds, args.only, args.workers)
         name = "parallel"
+        if args.merge:
+            report = _merged(os.path.join(args.out, f"{name}.json"), report)
     with open(os.path.join(args.out, f"{name}.json"), "w") as fh:
         json.dump(report, fh, indent=1)
     table = markdown(report)
