@@ -172,7 +172,11 @@ def utilization(quick=False, repeats=3):
 QUALITY_TOOLS = ("mlestar bayes", "Optuna TPE", "skopt GP")
 
 
-def quality(seeds=5, budget=80, worker_counts=(1, 4, 16), tools=QUALITY_TOOLS, problems=tuple(PROBLEMS), seconds=0.3):
+QUALITY_TRIAL_S = 0.3  # quality: the length of a sleeping trial with several workers
+
+
+def quality(seeds=5, budget=80, worker_counts=(1, 4, 16), tools=QUALITY_TOOLS, problems=tuple(PROBLEMS),
+            seconds=QUALITY_TRIAL_S):
     out = {"load_before": _load(), "budget": budget, "seeds": seeds, "trial_seconds": seconds}
     for problem in problems:
         f, space, optimum = PROBLEMS[problem]
@@ -301,19 +305,19 @@ def _merged(path, new):
         if section == "quality" and section in old:
             kept = {k: v for k, v in old[section].items() if " / " in k and k not in new[section]}
             when = old[section].get("measured", old["date"])
+            loads = {k: old[section][k] for k in ("load_before", "load_after")}
+            earlier = old[section].get("earlier_rows", []) + [{"measured": when, **loads}]
             new[section] = {**new[section], **{k: {"measured": when, **v} for k, v in kept.items()},
-                            "earlier_rows": {"measured": when, "load_before": old[section]["load_before"],
-                                             "load_after": old[section]["load_after"]}}
+                            "earlier_rows": earlier}
         old[section] = new[section]
     return {**old, "date": new["date"], "quick": new["quick"]}
 
 
 def _quality_table(q, title):
-    budget, seconds = q["budget"], q.get("trial_seconds", 0.3)
-    earlier = q.get("earlier_rows")
-    when = f"measured {q.get('measured', '')}, load {q['load_before']} -> {q['load_after']}" + (
-        f"; rows not re-measured then: {earlier['measured']}, load {earlier['load_before']} -> "
-        f"{earlier['load_after']}" if earlier else "")
+    budget, seconds = q["budget"], q.get("trial_seconds", QUALITY_TRIAL_S)
+    when = f"measured {q.get('measured', '')}, load {q['load_before']} -> {q['load_after']}" + "".join(
+        f"; rows not re-measured then: {e['measured']}, load {e['load_before']} -> {e['load_after']}"
+        for e in q.get("earlier_rows", []))
     lines = ["", f"**{title}**, median [IQR] of {q['seeds']} seeds, @40 / @{budget} ({when}); several workers: "
                  f"{seconds:g} s sleeping trials on threads", "",
              "| problem | workers | " + " | ".join(QUALITY_TOOLS) + " |", "|---|---|" + "---|" * len(QUALITY_TOOLS)]

@@ -243,15 +243,10 @@ class BayesSearch(Strategy):
         free = self.encoding.continuous.copy()
         while True:
             polished, gained = self._lbfgs(posterior, row, best, iterations, free, low, high)
-            ran_out = free & ((polished <= 0.0) | (polished >= 1.0)) & (row > 0.0) & (row < 1.0)
-            if not ran_out.any():
+            hold = self._bound_moves_to_hold(posterior, row[None, :], polished[None, :])[0]
+            if not hold.any():
                 break
-            held = polished.copy()
-            held[ran_out] = row[ran_out]
-            means = posterior.predict(np.vstack([polished, held]))[0]
-            if means[0] < means[1]:     # the model's mean itself improves towards the bound: data, not variance
-                break
-            free &= ~ran_out
+            free &= ~hold
             if not free.any():
                 return row
         if not gained:
@@ -295,17 +290,26 @@ class BayesSearch(Strategy):
         values, _, _ = fmin_l_bfgs_b(negative, rows[:, free].ravel(), bounds=list(zip(lo.ravel(), hi.ravel())),
                                      maxiter=iterations)
         polished = at(values)
-        ran_out = free & ((polished <= 0.0) | (polished >= 1.0)) & (rows > 0.0) & (rows < 1.0)
-        held = np.where(ran_out, rows, polished)
-        means = posterior.predict(np.vstack([polished, held]))[0]
-        polished = np.where((means[:len(rows)] < means[len(rows):])[:, None], polished, held)
-        gain = [log_expected_improvement(*posterior.predict(points), best, XI) for points in (rows, polished)]
-        polished = np.where((gain[1] > gain[0])[:, None], polished, rows)
+        polished = np.where(self._bound_moves_to_hold(posterior, rows, polished), rows, polished)
+        before, after = np.split(log_expected_improvement(*posterior.predict(np.vstack([rows, polished])), best, XI), 2)
+        polished = np.where((after > before)[:, None], polished, rows)
         if taken is None:
             return polished
         snapped = self.encoding.snap(polished)
         seen = set(taken[:len(posterior.X)])
         return np.array([s if tuple(s) not in seen else r for s, r in zip(snapped, rows)])
+
+    def _bound_moves_to_hold(self, posterior, rows, polished):
+        """Per row, the columns its polish drove onto a bound of the space where the row was not, unless the
+        model's mean improves there (then the data lead there, not the variance): those columns are held at the
+        row's value (the rule in `_polish`'s docstring)."""
+        ran_out = self.encoding.continuous & ((polished <= 0.0) | (polished >= 1.0)) & (rows > 0.0) & (rows < 1.0)
+        moved = np.flatnonzero(ran_out.any(axis=1))
+        if len(moved):
+            held = np.where(ran_out[moved], rows[moved], polished[moved])
+            means = posterior.predict(np.vstack([polished[moved], held]))[0]
+            ran_out[moved[means[:len(moved)] < means[len(moved):]]] = False
+        return ran_out
 
     def _lbfgs(self, posterior, start, best, iterations, free, low, high):
         def negative(values):
