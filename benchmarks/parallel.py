@@ -1,7 +1,7 @@
 """Bayesian search on many workers: utilization, quality at equal evaluations, proposal cost (issue 13).
 
     python benchmarks/parallel.py [--quick] [--seeds N] [--out benchmarks/results] [--only SECTION ...]
-                                  [--workers N ...] [--merge]
+                                  [--workers N ...] [--tools TOOL ...] [--merge]
     python benchmarks/parallel.py --policies      # how the pending-point policy was chosen (simulated clock)
 
 Sections (each records os.getloadavg() before and after, since other processes share the machine):
@@ -272,7 +272,7 @@ SECTIONS = ("utilization", "quality", "long_trials", "proposal_cost", "cpu_bound
 LONG_TRIAL_S = 2.0   # long_trials: trials long beside a batch's cost, where 16 workers wait for fresh points
 
 
-def run(quick=False, seeds=None, only=SECTIONS, workers=None):
+def run(quick=False, seeds=None, only=SECTIONS, workers=None, tools=QUALITY_TOOLS):
     report = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
               "python": sys.version.split()[0], "quick": quick}
     seeds = seeds or (2 if quick else 5)
@@ -280,9 +280,9 @@ def run(quick=False, seeds=None, only=SECTIONS, workers=None):
     sections = {
         "utilization": ("utilization, 16 workers (threads, sleeping trials)", lambda: utilization(quick)),
         "quality": ("quality at equal evaluations", lambda: quality(
-            seeds=seeds, budget=budget, worker_counts=workers or ((1, 16) if quick else (1, 4, 16)))),
+            seeds=seeds, budget=budget, worker_counts=workers or ((1, 16) if quick else (1, 4, 16)), tools=tools)),
         "long_trials": (f"quality at equal evaluations, 16 workers, {LONG_TRIAL_S} s trials", lambda: quality(
-            seeds=seeds, budget=budget, worker_counts=(16,), seconds=LONG_TRIAL_S)),
+            seeds=seeds, budget=budget, worker_counts=(16,), seconds=LONG_TRIAL_S, tools=tools)),
         "proposal_cost": ("sequential proposal cost", lambda: proposal_cost(100 if quick else 300)),
         "cpu_bound": ("figure 1, CPU-bound trials on 2 workers", lambda: cpu_bound(repeats=1 if quick else 3)),
     }
@@ -296,19 +296,22 @@ def run(quick=False, seeds=None, only=SECTIONS, workers=None):
 
 def _merged(path, new):
     """The existing report with the sections just measured replaced; in the quality section only the rows
-    measured (each row and section keeps the date it was measured, `measured`)."""
+    measured (each row and section keeps the date it was measured, `measured`; a row kept from an earlier run
+    names that run's date, `section`, and `earlier_rows` holds those runs' loads)."""
     with open(path) as fh:
         old = json.load(fh)
     for section in SECTIONS:
         if section not in new:
             continue
-        if section == "quality" and section in old:
-            kept = {k: v for k, v in old[section].items() if " / " in k and k not in new[section]}
+        if section in ("quality", "long_trials") and section in old:
             when = old[section].get("measured", old["date"])
+            kept = {k: {"measured": when, "section": when, **v}
+                    for k, v in old[section].items() if " / " in k and k not in new[section]}
             loads = {k: old[section][k] for k in ("load_before", "load_after")}
-            earlier = old[section].get("earlier_rows", []) + [{"measured": when, **loads}]
-            new[section] = {**new[section], **{k: {"measured": when, **v} for k, v in kept.items()},
-                            "earlier_rows": earlier}
+            runs = {row["section"] for row in kept.values()}
+            earlier = [run for run in old[section].get("earlier_rows", []) + [{"measured": when, **loads}]
+                       if run["measured"] in runs]
+            new[section] = {**new[section], **kept, "earlier_rows": earlier}
         old[section] = new[section]
     return {**old, "date": new["date"], "quick": new["quick"]}
 
@@ -383,6 +386,8 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--only", nargs="*", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--workers", nargs="*", type=int, default=None, help="the quality section's worker counts")
+    parser.add_argument("--tools", nargs="*", choices=QUALITY_TOOLS, default=list(QUALITY_TOOLS),
+                        help="the tools of the quality sections (with --merge the others keep their rows)")
     parser.add_argument("--merge", action="store_true",
                         help="keep what the existing report has of the sections (and quality rows) not run now")
     parser.add_argument("--policies", action="store_true", help="compare the pending-point policies instead")
@@ -394,7 +399,7 @@ def main(argv=None):
                   "python": sys.version.split()[0], "policies": policies(seeds=args.seeds or 5)}
         name = "policies"
     else:
-        report = run(args.quick, args.seeds, args.only, args.workers)
+        report = run(args.quick, args.seeds, args.only, args.workers, tuple(args.tools))
         name = "parallel"
         if args.merge:
             report = _merged(os.path.join(args.out, f"{name}.json"), report)

@@ -441,6 +441,81 @@ def test_workers_that_finish_together_get_one_batch_made_from_their_results():
         proposer.close()
 
 
+class _CountingDesign(BayesSearch):
+    """The Gaussian-process search, counting the points of its initial design (Sobol) it hands out."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.design = 0
+
+    def _initial_point(self):
+        self.design += 1
+        return super()._initial_point()
+
+
+def _first_rounds(trial_seconds, workers=8):
+    """A real proposer and GP search: one round of `workers` trials ends together, the next round is taken,
+    and the proposer is given time to make points ahead; returns the strategy."""
+    strategy = _CountingDesign(parse_space({"x": (-5.0, 10.0), "y": (0.0, 15.0)}), seed=0)   # 6 design points
+    running = []
+    proposer = Proposer(strategy, lambda: list(running), background=True, n_workers=workers)
+    try:
+        running[:] = [proposer.take() for _ in range(workers)]
+        time.sleep(0.3)
+        assert strategy.design == workers and not proposer._ready   # nothing ahead before a result
+        finished, running[:] = list(running), []
+        for point in finished:
+            strategy.tell(point, branin(point))
+            proposer.trial_finished(trial_seconds)
+        running[:] = [proposer.take() for _ in range(workers)]
+        _until(lambda: strategy.cost is not None and len(proposer._ready) > proposer.plan.lead)
+        return strategy
+    finally:
+        proposer.close()
+
+
+def test_workers_of_long_trials_wait_for_the_first_model_rather_than_more_design():
+    """With 16 workers a round of the initial design's results comes together; every point asked before the
+    first fit was more design, a second round of it (32 of the first 40 points). Trials long beside a fit
+    wait for the model instead."""
+    strategy = _first_rounds(trial_seconds=2.0)
+    assert strategy.design == 8
+
+
+def test_short_trials_get_design_points_only_for_the_workers_that_wait():
+    """Short trials do not wait for the first fit, but nothing is made ahead of them from the design while it
+    runs: no third round of it."""
+    strategy = _first_rounds(trial_seconds=0.05)
+    assert 8 <= strategy.design <= 16
+
+
+class _TellClock(SlowRandomSearch):
+    """Slow proposals that note when each result reaches the strategy."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.told_at = {}
+
+    def tell(self, point, loss):
+        self.told_at[point["x"]] = time.time()
+        super().tell(point, loss)
+
+
+def test_trials_that_finish_while_the_loop_waits_for_a_point_are_recorded_at_once():
+    """The loop waits for the proposer's next point (0.3 s each here); a trial that ends meanwhile reaches
+    the model (which that point may be waiting for), the journal and the views then, not after the wait."""
+    from mlestar_nb.search.engine import Search, StopRules
+    from mlestar_nb.executors import make_executor
+    from mlestar_nb.search.trial import SearchPayload
+
+    strategy = _TellClock(parse_space({"x": (0.0, 1.0)}), seed=0, delay=0.3)
+    search = Search(payload=SearchPayload(objective=lambda p: time.sleep(0.02) or p["x"]), strategy=strategy,
+                    executor=make_executor("threads", 4), rules=StopRules(budget=8))
+    search.run()
+    lags = [strategy.told_at[t.params["x"]] - t.end for t in search.trials]
+    assert len(lags) == 8 and max(lags) < 0.15, lags
+
+
 class _CheapestModel(RandomSearch):
     """A model-based strategy already at its cheapest that makes 5 points a second: far short of 16 workers."""
     is_costly = True

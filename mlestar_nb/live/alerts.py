@@ -110,8 +110,8 @@ class AlertRules:
         busy += sum(_overlap(start, now, window_start, now) for start in running_since)
         capacity = workers * span
         idle = max(0.0, capacity - busy)
-        # while the loop waits for a proposal it collects no finished trial either, so every worker that
-        # finishes meanwhile waits too: idle time in proportion to the loop's wait is starved time as well
+        # while the loop waits for a proposal every worker that finishes meanwhile waits too (its result is
+        # recorded, but no point is there for it): idle time in proportion to the loop's wait is starved time
         starved = max(starved_s or 0.0, idle * min(1.0, waited_s / span))
         self.on_idle(window_start, now, idle, min(idle, starved), capacity, proposal_ms, trial_ms)
 

@@ -121,12 +121,13 @@ class Search:
                     self.stop_reason = "timeout"
                     break
                 point = self._next_point(dispatcher)
-                if point is WAIT:       # the schedule waits for a running trial
-                    break
+                if point is WAIT or self.stop_reason is not None:   # waits for a running trial; or a trial
+                    break                                           # recorded meanwhile stopped the run
                 if point is None:
                     exhausted = True
                     break
                 self._submit(dispatcher, Trial(number=self._take_number(), params=point))
+                self._tick(exhausted)   # trials recorded while it waited for points keep freeing room
             if not dispatcher.active:
                 if control.stopping:
                     self.stop_reason = self.stop_reason or "stop requested"
@@ -145,10 +146,17 @@ class Search:
             self._tick(exhausted)
 
     def _next_point(self, dispatcher):
-        take = lambda: self.proposer.take(dispatcher.check)  # noqa: E731
+        take = lambda: self.proposer.take(lambda: self._record_finished(dispatcher))  # noqa: E731
         if self.halving is None:
             return take()
         return self.halving.next(take, self.rules.budget - len(self.trials) - len(self._live))
+
+    def _record_finished(self, dispatcher):
+        """While the loop waits for a point: record the trials that finished meanwhile (and check for Ctrl-C),
+        so that their results reach the model, which the point may be waiting for, and the journal and views
+        at once. With 16 workers a round's results come together, and the first of them freed a worker."""
+        for done in dispatcher.wait(0):
+            self._finish(done)
 
     def _still_to_start(self):
         return len(self.trials) + len(self._live) < self.rules.budget

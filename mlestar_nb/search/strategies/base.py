@@ -81,6 +81,12 @@ class Strategy(abc.ABC):
         """True when `upkeep` has work to do."""
         return False
 
+    @property
+    def awaits_first_model(self):
+        """True from the end of the initial design until the first model is fitted: points asked meanwhile are
+        more of the design. The proposer may wait for the model instead, when that is cheap beside a trial."""
+        return False
+
     def upkeep(self):
         """Work off the critical path of a proposal; returns True when it did some."""
         return False

@@ -84,6 +84,7 @@ class BayesSearch(Strategy):
         self._sobol = qmc.Sobol(d=len(dims), scramble=True, seed=self._rng.randint(2**31 - 1))
         self._sobol_block = collections.deque()
         self._asked = 0
+        self._first_round = None         # points the first request asked for: the workers of the first round
         self.effort = 0                  # index into EFFORT; the proposer raises it when points are needed faster
         self.economy = False             # True: CPU is scarce, refit less often and time-box the fits
         self._hyper = None               # the last fit's Hyper, read without a lock (replaced whole)
@@ -127,6 +128,8 @@ class BayesSearch(Strategy):
 
     def _propose_batch(self, n, pending, upkeep):
         self.trust_region.in_flight = len(pending) + n
+        if self._first_round is None:
+            self._first_round = n
         observed = self.observations()
         self._asked = max(self._asked, len(observed))
         points = []
@@ -376,10 +379,19 @@ class BayesSearch(Strategy):
 
     @property
     def upkeep_due(self):
-        """True when the data has grown enough since the last hyperparameter fit."""
+        """True when the data has grown enough since the last hyperparameter fit; the first fit waits for the
+        first round's results (as many as the first request asked for, at most the initial design): with many
+        workers they come together, and a fit on the first two or three of them finds the flat mode
+        (`upkeep`)."""
         n = len(self._observed)
+        if self._hyper is None:
+            return n >= max(1, min(self.n_initial, self._first_round or 1))
         growth = REFIT_GROWTH * (3 if self.economy else 1)
-        return self._hyper is None or n >= self._hyper_n + max(1, math.ceil(growth * self._hyper_n))
+        return n >= self._hyper_n + max(1, math.ceil(growth * self._hyper_n))
+
+    @property
+    def awaits_first_model(self):
+        return self.surrogate == "GP" and self._hyper is None and self._asked >= self.n_initial
 
     def upkeep(self):
         """Refit the hyperparameters on the data so far (any thread; one fit at a time). In `economy` (CPU

@@ -66,6 +66,7 @@ class StrategyWrapper(Strategy):
     max_effort = property(lambda self: self.inner.max_effort)
     has_upkeep = property(lambda self: self.inner.has_upkeep)
     upkeep_due = property(lambda self: self.inner.upkeep_due)
+    awaits_first_model = property(lambda self: self.inner.awaits_first_model)
     exhausted = property(lambda self: self.inner.exhausted)
     is_costly = property(lambda self: self.inner.is_costly)
     n_observed = property(lambda self: self.inner.n_observed)
