@@ -270,6 +270,8 @@ def policies(seeds=5, budget=80, worker_counts=(4, 16)):
 # -- the report ----------------------------------------------------------------------------------------------
 SECTIONS = ("utilization", "quality", "long_trials", "proposal_cost", "cpu_bound")
 LONG_TRIAL_S = 2.0   # long_trials: trials long beside a batch's cost, where 16 workers wait for fresh points
+QUALITY_SECTIONS = {"quality": "Simple regret at equal evaluations",   # sections of quality rows, and their titles
+                    "long_trials": "Simple regret at equal evaluations, trials long beside the model's cost"}
 
 
 def run(quick=False, seeds=None, only=SECTIONS, workers=None, tools=QUALITY_TOOLS):
@@ -295,7 +297,7 @@ def run(quick=False, seeds=None, only=SECTIONS, workers=None, tools=QUALITY_TOOL
 
 
 def _merged(path, new):
-    """The existing report with the sections just measured replaced; in the quality section only the rows
+    """The existing report with the sections just measured replaced; in the quality sections only the rows
     measured (each row and section keeps the date it was measured, `measured`; a row kept from an earlier run
     names that run's date, `section`, and `earlier_rows` holds those runs' loads)."""
     with open(path) as fh:
@@ -303,7 +305,7 @@ def _merged(path, new):
     for section in SECTIONS:
         if section not in new:
             continue
-        if section in ("quality", "long_trials") and section in old:
+        if section in QUALITY_SECTIONS and section in old:
             when = old[section].get("measured", old["date"])
             kept = {k: {"measured": when, "section": when, **v}
                     for k, v in old[section].items() if " / " in k and k not in new[section]}
@@ -352,8 +354,7 @@ def markdown(r):
             a, b = u["trial_0.5s"][tool], u["trial_0.2s"][tool]
             cells = [", ".join(f"{x:.2f}" for x in row["utilization"]) for row in (a, b)]
             lines.append(f"| {tool} | {a['trials']} | {cells[0]} | {cells[1]} | {b['proposals_per_s']} |")
-    for section, title in (("quality", "Simple regret at equal evaluations"),
-                           ("long_trials", "Simple regret at equal evaluations, trials long beside the model's cost")):
+    for section, title in QUALITY_SECTIONS.items():
         if section in r:
             lines += _quality_table(r[section], title)
     if "proposal_cost" in r:

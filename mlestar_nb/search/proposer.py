@@ -208,8 +208,11 @@ class Proposer:
                 running = self._running_points()
                 idle = self._n_workers - len(running) - len(self._ready)   # workers that would wait now
                 # a refresh replaces the stale points; else a new batch, one for every idle worker at least
-                design = self._design_wanted()
-                count = stale or (max(self.plan.batch, idle) if design is None else design)
+                if self._strategy.awaits_first_model:
+                    batch = self._design_wanted(running)
+                else:
+                    batch = max(self.plan.batch, idle)
+                count = stale or batch
                 newest = self._strategy.n_observed
                 keep = [p for p, made in self._ready if not stale or not self._is_stale(made, newest)]
                 pending = running + keep
@@ -235,17 +238,16 @@ class Proposer:
     def _wants_points(self):
         """Below the low-water mark, or (with CPU to spare) holding points made before the latest result;
         before the first model, as `_design_wanted` says."""
-        design = self._design_wanted()
-        if design is not None:
-            return design > 0
+        if self._strategy.awaits_first_model:
+            return self._design_wanted(self._running_points()) > 0
         if len(self._ready) <= self.plan.lead:
             return True
         within_budget = (self._cpu_per_point or 0.0) * (self._demand() or 0.0) < CPU_SHARE / 2
         return self.cpu_is_spare and within_budget and self._stale_count() > 0
 
-    def _design_wanted(self):
-        """While the strategy's initial design is out and its first model not fitted yet, how many more design
-        points to make now; None once there is a model (plan as usual).
+    def _design_wanted(self, running):
+        """While the strategy's initial design is out and its first model not fitted yet
+        (`awaits_first_model`), how many more design points to make now, given the running points.
 
         With many workers the initial design's results come together, and every
         point asked before the first fit is more design: at 16 workers a whole
@@ -257,10 +259,7 @@ class Proposer:
         most FIRST_MODEL_SHARE of it), none while the workers wait for the model,
         at most that share of a trial from the first worker's wait (uneven trials,
         a slow fit); otherwise one for each worker waiting now."""
-        if not self._strategy.awaits_first_model:
-            return None
-        running = len(self._running_points())
-        idle = self._n_workers - running - len(self._ready)
+        idle = self._n_workers - len(running) - len(self._ready)
         if idle <= 0:
             return 0
         if not self._trial_seconds:     # no result yet: they are coming (none running: the trials were lost)
