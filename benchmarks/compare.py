@@ -1,6 +1,6 @@
 """mlestar_nb against the tools users would pick instead, side by side in one run (issue: benchmarks).
 
-    python benchmarks/compare.py [--jobs N] [--quick] [--out benchmarks/results]
+    python benchmarks/compare.py [--jobs N] [--quick] [--out benchmarks/results] [--only FIGURE ...] [--merge]
 
 Writes results/latest.json, results/latest.md (the README's table) and plots, and
 prints the table. Figure 8 is benchmarks/parallel.py (16 workers, quality at 1, 4
@@ -75,26 +75,40 @@ def _median_iqr(values):
 
 
 # -- figure 1 and 7: wall time, worker utilization, parallel efficiency -------------------------------------
+def warm_pool(jobs):
+    """Start the worker pool before anything is timed, as in a working notebook session: otherwise whichever run
+    comes first pays for it (loky resizes its pool, so every worker count needs its own)."""
+    import mlestar_nb
+
+    mlestar_nb.tune(lambda p: p["x"], {"x": (0.0, 1.0)}, trials=2 * jobs, jobs=jobs, strategy="random",
+                    journal=False, progress=False)
+
+
 def figure_wall(jobs, trials=40, seconds=0.3, tools=None, repeats=1):
+    """Each tool's median over `repeats`; the tools take turns, in alternating order, so that a drift in the
+    machine's load falls on all of them alike."""
     rounds = calibrate(seconds)
-    rows = {}
-    for name, run in (tools or peers.TOOLS).items():
-        walls, utils, durations = [], [], []
-        for seed in range(repeats):
+    tools = tools or peers.TOOLS
+    warm_pool(jobs)
+    walls, utils, durations = ({name: [] for name in tools} for _ in range(3))
+    for seed in range(repeats):
+        for name in (list(tools) if seed % 2 == 0 else list(reversed(tools))):
             log = tempfile.mktemp(prefix="mlestar-bench-")
             objective = TimedObjective(rounds, log)
             clock = time.time()
-            run(objective, BRANIN_SPACE, trials, jobs, seed)
+            tools[name](objective, BRANIN_SPACE, trials, jobs, seed)
             wall = time.time() - clock
             spans = [tuple(map(float, line.split())) for line in open(log)]
             os.unlink(log)
-            walls.append(wall)
-            utils.append(sum(e - s for s, e in spans) / (jobs * wall))
-            durations.extend(e - s for s, e in spans)
-        wall = statistics.median(walls)
-        rows[name] = {"wall_s": round(wall, 2), "worker_utilization": round(statistics.median(utils), 3),
+            walls[name].append(wall)
+            utils[name].append(sum(e - s for s, e in spans) / (jobs * wall))
+            durations[name].extend(e - s for s, e in spans)
+    rows = {}
+    for name in tools:
+        wall = statistics.median(walls[name])
+        rows[name] = {"wall_s": round(wall, 2), "worker_utilization": round(statistics.median(utils[name]), 3),
                       "parallel_efficiency": round(trials * seconds / (jobs * wall), 3),
-                      "trial_s_median": round(statistics.median(durations), 3)}
+                      "trial_s_median": round(statistics.median(durations[name]), 3)}
     return rows
 
 
@@ -137,7 +151,8 @@ def figure_quality_functions(seeds=5, budgets=(20, 40)):
                                        ("Hartmann6", hartmann6, HARTMANN_SPACE, HARTMANN6_MIN)):
         for name in QUALITY_TOOLS:
             runs = [peers.best_so_far(peers.TOOLS[name](f, space, max(budgets), 1, seed)) for seed in range(seeds)]
-            curves[(problem, name)] = [float(np.median([r[i] - optimum for r in runs])) for i in range(max(budgets))]
+            curves[f"{problem} / {name}"] = [float(np.median([r[i] - optimum for r in runs]))
+                                             for i in range(max(budgets))]
             for budget in budgets:
                 median, q1, q3 = _median_iqr([r[budget - 1] - optimum for r in runs])
                 rows.setdefault(f"{problem} regret @{budget}", {})[name] = {"median": median, "iqr": [q1, q3]}
@@ -304,84 +319,86 @@ def figure_memory(size_mb=200, trials=20, jobs=2):
     time.sleep(0.5)
     base = _tree_pss()
     rows["plain loky pool, array passed per task"] = _peak_during(naive) - base
-    return {name: {"peak_extra_mb": round(v / 2**20), "x_array": round(v / size, 2)} for name, v in rows.items()}, size
+    return ({name: {"peak_extra_mb": round(v / 2**20), "x_array": round(v / size, 2)} for name, v in rows.items()},
+            round(size / 2**20))
 
 
 # -- report ---------------------------------------------------------------------------------------------------
+FIGURE_KEYS = {"wall": ("wall",), "overhead": ("overhead",), "quality": ("quality", "quality_curves"),  # what
+               "sklearn": ("sklearn_best", "time_to_target"), "memory": ("memory", "memory_array_mb"),  # each writes
+               "efficiency": ("efficiency",), "parallel": ("parallel",), "ablation": ("ablation",)}
+FIGURES = tuple(FIGURE_KEYS)
+
+
+def _figures(jobs, quick):
+    """Each figure: what it prints while it runs, and a call that returns its values (`FIGURE_KEYS` names them)."""
+    counts = [n for n in (1, 2, 4, 8, 16) if n <= (os.cpu_count() or 1)]
+
+    def parallel_figure():
+        import parallel  # noqa: E402  (it imports this module: load it only once this one is loaded)
+
+        return parallel.run(quick=quick, only=("utilization", "quality", "proposal_cost"))
+
+    return {
+        "wall": ("figure 1: wall time and utilization",
+                 lambda: figure_wall(jobs, trials=12 if quick else 40, repeats=1 if quick else 3)),
+        "overhead": ("figure 2: optimizer overhead", lambda: figure_overhead((10, 20) if quick else (50, 200))),
+        "quality": ("figure 3: quality on test functions", lambda: figure_quality_functions(
+            seeds=2 if quick else 5, budgets=(5, 10) if quick else (20, 40))),
+        "sklearn": ("figures 3-4: scikit-learn tasks",
+                    lambda: figure_sklearn(jobs, seeds=1 if quick else 3, trials=6 if quick else 25)),
+        "memory": ("figure 6: memory", lambda: figure_memory(size_mb=20 if quick else 200, trials=6 if quick else 20)),
+        "efficiency": ("figure 7: parallel efficiency", lambda: efficiency(counts, quick=quick)),
+        "parallel": ("parallel: Bayesian search on 16 workers, quality at 1/4/16 workers, proposal cost",
+                     parallel_figure),
+        "ablation": ("figure 5: ablation", lambda: figure_ablation(quick)),
+    }
+
+
+def figure_ablation(quick):
+    import subprocess
+
+    done = subprocess.run([sys.executable, os.path.join(HERE, "ablation_speed.py")] + (["--quick"] if quick else []),
+                          capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    return json.loads(lines[-1]) if lines else {"error": done.stderr[-500:]}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--quick", action="store_true", help="fewer seeds and trials: a smoke run, not figures")
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
-    parser.add_argument("--only-wall", action="store_true",
-                        help="rerun figures 1 and 7 only, into the existing latest.json (e.g. after a noisy run)")
+    parser.add_argument("--only", nargs="*", choices=FIGURES, default=list(FIGURES), help="measure these figures only")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the existing report's figures not measured now, each with the date it was measured")
     args = parser.parse_args(argv)
-    if args.only_wall:
-        return rerun_wall(args)
     os.makedirs(args.out, exist_ok=True)
     started = time.time()
-    report = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-              "python": sys.version.split()[0], "jobs": args.jobs, "quick": args.quick}
-    import mlestar_nb
-
-    mlestar_nb.tune(lambda p: p["x"], {"x": (0.0, 1.0)}, trials=2 * args.jobs, jobs=args.jobs, strategy="random",
-                    journal=False, progress=False)  # a warm pool, as in a working notebook session
-    print("figure 1: wall time and utilization", flush=True)
-    report["wall"] = figure_wall(args.jobs, trials=12 if args.quick else 40)
-    print("figure 2: optimizer overhead", flush=True)
-    report["overhead"] = figure_overhead((10, 20) if args.quick else (50, 200))
-    print("figure 3: quality on test functions", flush=True)
-    report["quality"], curves = figure_quality_functions(seeds=2 if args.quick else 5,
-                                                         budgets=(5, 10) if args.quick else (20, 40))
-    print("figures 3-4: scikit-learn tasks", flush=True)
-    report["sklearn_best"], report["time_to_target"] = figure_sklearn(args.jobs, seeds=1 if args.quick else 3,
-                                                                       trials=6 if args.quick else 25)
-    print("figure 6: memory", flush=True)
-    report["memory"], size = figure_memory(size_mb=20 if args.quick else 200, trials=6 if args.quick else 20)
-    report["memory_array_mb"] = round(size / 2**20)
-    print("figure 7: parallel efficiency", flush=True)
-    counts = [n for n in (1, 2, 4, 8, 16) if n <= (os.cpu_count() or 1)]
-    report["efficiency"] = efficiency(counts, quick=args.quick)
-    print("parallel: Bayesian search on 16 workers, quality at 1/4/16 workers, proposal cost", flush=True)
-    import parallel  # noqa: E402  (it imports this module: load it only once this one is loaded)
-
-    report["parallel"] = parallel.run(quick=args.quick, only=("utilization", "quality", "proposal_cost"))
-    ablation = os.path.join(HERE, "ablation_speed.py")
-    if os.path.exists(ablation):
-        print("figure 5: ablation", flush=True)
-        import subprocess
-        done = subprocess.run([sys.executable, ablation] + (["--quick"] if args.quick else []), capture_output=True,
-                              text=True)
-        lines = [l for l in done.stdout.splitlines() if l.startswith("{")]
-        report["ablation"] = json.loads(lines[-1]) if lines else {"error": done.stderr[-500:]}
+    report = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+              "python": sys.version.split()[0], "jobs": args.jobs, "quick": args.quick, "measured": {}}
+    figures = _figures(args.jobs, args.quick)
+    for name in FIGURES:
+        if name in args.only:
+            title, measure = figures[name]
+            print(title, flush=True)
+            keys = FIGURE_KEYS[name]
+            values = measure()
+            report.update(zip(keys, values if len(keys) > 1 else (values,)))
+            report["measured"][name] = time.strftime("%Y-%m-%d %H:%M")
     report["seconds"] = round(time.time() - started)
-    with open(os.path.join(args.out, "latest.json"), "w") as fh:
-        json.dump(report, fh, indent=1, default=str)
-    table = markdown(report)
-    with open(os.path.join(args.out, "latest.md"), "w") as fh:
-        fh.write(table)
-    plot(curves, report, args.out)
-    print(table)
-    return report
-
-
-def rerun_wall(args):
-    import mlestar_nb
-
     path = os.path.join(args.out, "latest.json")
-    with open(path) as fh:
-        report = json.load(fh)
-    mlestar_nb.tune(lambda p: p["x"], {"x": (0.0, 1.0)}, trials=2 * args.jobs, jobs=args.jobs, strategy="random",
-                    journal=False, progress=False)
-    report["wall"] = figure_wall(args.jobs, repeats=3)
-    counts = [n for n in (1, 2, 4, 8, 16) if n <= (os.cpu_count() or 1)]
-    report["efficiency"] = efficiency(counts)
-    report["wall_rerun"] = time.strftime("%Y-%m-%d %H:%M")
+    if args.merge:
+        with open(path) as fh:
+            old = json.load(fh)
+        earlier = old.get("measured") or {name: old["date"] for name, keys in FIGURE_KEYS.items() if keys[0] in old}
+        report = {**old, **report, "measured": {**earlier, **report["measured"]}}
     with open(path, "w") as fh:
         json.dump(report, fh, indent=1, default=str)
     table = markdown(report)
     with open(os.path.join(args.out, "latest.md"), "w") as fh:
         fh.write(table)
+    plot(report, args.out)
     print(table)
     return report
 
@@ -392,31 +409,39 @@ def _fmt(value, digits=3):
     return f"{value:.{digits}g}" if isinstance(value, float) else str(value)
 
 
-def markdown(r):
-    lines = [f"Measured {r['date']} on {r['machine']}, Python {r['python']}, {r['jobs']} jobs"
-             + (" (QUICK smoke run: not figures)" if r["quick"] else "") + f"; the run took {r['seconds']} s.", ""]
-    rerun = f" (rerun {r['wall_rerun']}, median of 3)" if r.get("wall_rerun") else ""
-    lines += [f"**1. Wall time and worker utilization**, 40 trials of a 0.3 s CPU-bound objective on all cores{rerun}",
-              "",
-              "| tool | wall s | worker utilization | parallel efficiency | median trial s |", "|---|---|---|---|---|"]
-    lines += [f"| {k} | {v['wall_s']} | {v['worker_utilization']:.0%} | {v['parallel_efficiency']:.0%} | "
-              f"{v['trial_s_median']} |" for k, v in r["wall"].items()]
+def _wall_md(r):
+    runs = "one run" if r["quick"] else "median of 3, the tools taking turns"
+    lines = [f"**1. Wall time and worker utilization**, 40 trials of a 0.3 s CPU-bound objective on all cores ({runs})",
+             "",
+             "| tool | wall s | worker utilization | parallel efficiency | median trial s |", "|---|---|---|---|---|"]
+    return lines + [f"| {k} | {v['wall_s']} | {v['worker_utilization']:.0%} | {v['parallel_efficiency']:.0%} | "
+                    f"{v['trial_s_median']} |" for k, v in r["wall"].items()]
+
+
+def _overhead_md(r):
     first = list(r["overhead"].values())[0]
     counts = [k.split("_")[-1] for k in first if k.startswith("ms_per_trial")]
-    lines += ["", "**2. Optimizer overhead**, ms per trial of a trivial objective, one worker", "",
-              f"| tool | {counts[0]} trials | {counts[1]} trials | growth |", "|---|---|---|---|"]
-    lines += [f"| {k} | {v['ms_per_trial_' + counts[0]]} | {v['ms_per_trial_' + counts[1]]} | {v['growth']}x |"
-              for k, v in r["overhead"].items()]
+    lines = ["**2. Optimizer overhead**, ms per trial of a trivial objective, one worker", "",
+             f"| tool | {counts[0]} trials | {counts[1]} trials | growth |", "|---|---|---|---|"]
+    return lines + [f"| {k} | {v['ms_per_trial_' + counts[0]]} | {v['ms_per_trial_' + counts[1]]} | {v['growth']}x |"
+                    for k, v in r["overhead"].items()]
+
+
+def _quality_md(r):
     problems = list(r["quality"])
-    lines += ["", "**3a. Quality at equal budget**, simple regret, median [IQR] over seeds, one worker", "",
-              "| tool | " + " | ".join(problems) + " |", "|---" * (len(problems) + 1) + "|"]
+    lines = ["**3a. Quality at equal budget**, simple regret, median [IQR] over seeds, one worker", "",
+             "| tool | " + " | ".join(problems) + " |", "|---" * (len(problems) + 1) + "|"]
     for tool in QUALITY_TOOLS:
         cells = [f"{r['quality'][p][tool]['median']:.3g} [{r['quality'][p][tool]['iqr'][0]:.2g}, "
                  f"{r['quality'][p][tool]['iqr'][1]:.2g}]" for p in problems]
         lines.append(f"| {tool} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _sklearn_md(r):
     tasks = list(r["sklearn_best"])
-    lines += ["", "**3b. Best CV score after 25 trials** (median over seeds; 3-fold CV; all cores)", "",
-              "| tool | " + " | ".join(tasks) + " |", "|---" * (len(tasks) + 1) + "|"]
+    lines = ["**3b. Best CV score after 25 trials** (median over seeds; 3-fold CV; all cores)", "",
+             "| tool | " + " | ".join(tasks) + " |", "|---" * (len(tasks) + 1) + "|"]
     for tool in SKLEARN_TOOLS:
         lines.append(f"| {tool} | " + " | ".join(f"{r['sklearn_best'][t][tool]:.4f}" for t in tasks) + " |")
     lines += ["", "**4. Time to reach the target** (the median of the tools' best scores), seconds, median over seeds "
@@ -425,51 +450,81 @@ def markdown(r):
         cells = [f"{_fmt(r['time_to_target'][t]['tools'][tool]['median_s'])} "
                  f"({r['time_to_target'][t]['tools'][tool]['reached']})" for t in tasks]
         lines.append(f"| {tool} | " + " | ".join(cells) + " |")
-    if "ablation" in r:
-        a = r["ablation"]
-        lines += ["", f"**5. Ablation**: {json.dumps(a)}"]
-    lines += ["", f"**6. Memory**, peak extra memory (PSS of the process and its workers) while 2 workers run 20 trials "
-              f"that read a {r['memory_array_mb']} MB array", "", "| run | extra MB | x array size |", "|---|---|---|"]
-    lines += [f"| {k} | {v['peak_extra_mb']} | {v['x_array']} |" for k, v in r["memory"].items()]
-    lines += ["", "**7. Parallel efficiency** by number of workers (same objective as figure 1)", "",
-              "| workers | " + " | ".join(f"{k}" for k in next(iter(r["efficiency"].values()))) + " |",
-              "|---" * (1 + len(next(iter(r["efficiency"].values())))) + "|"]
+    return lines
+
+
+def _ablation_md(r):
+    return [f"**5. Ablation**: {json.dumps(r['ablation'])}"]
+
+
+def _memory_md(r):
+    lines = [f"**6. Memory**, peak extra memory (PSS of the process and its workers) while 2 workers run 20 trials "
+             f"that read a {r['memory_array_mb']} MB array", "", "| run | extra MB | x array size |", "|---|---|---|"]
+    return lines + [f"| {k} | {v['peak_extra_mb']} | {v['x_array']} |" for k, v in r["memory"].items()]
+
+
+def _efficiency_md(r):
+    tools = list(next(iter(r["efficiency"].values())))
+    lines = ["**7. Parallel efficiency** by number of workers (same objective as figure 1)", "",
+             "| workers | " + " | ".join(tools) + " |", "|---" * (1 + len(tools)) + "|"]
     for n, rows in r["efficiency"].items():
         lines.append(f"| {n} | " + " | ".join(f"{v['parallel_efficiency']:.0%} (util {v['worker_utilization']:.0%})"
                                              for v in rows.values()) + " |")
-    if "parallel" in r:
-        import parallel
+    return lines
 
+
+def _parallel_md(r):
+    import parallel
+
+    lines = ["**8. Bayesian search on many workers** (`benchmarks/parallel.py`)"]
+    if "wall" in r:
         ratio = r["wall"]["mlestar bayes"]["wall_s"] / r["wall"]["mlestar random"]["wall_s"]
-        lines += ["", "**8. Bayesian search on many workers** (`benchmarks/parallel.py`); figure 1's wall time, "
-                      f"bayes / random in the same run: **{ratio:.3f}**",
-                  "", parallel.markdown(r["parallel"]).split("\n", 2)[2]]
+        lines[0] += f"; figure 1's wall time, bayes / random in the same run: **{ratio:.3f}**"
+    return lines + ["", parallel.markdown(r["parallel"]).split("\n", 2)[2]]
+
+
+MARKDOWN = {"wall": _wall_md, "overhead": _overhead_md, "quality": _quality_md, "sklearn": _sklearn_md,
+            "ablation": _ablation_md, "memory": _memory_md, "efficiency": _efficiency_md, "parallel": _parallel_md}
+
+
+def markdown(r):
+    """The tables of the figures the report holds, in the README's order."""
+    measured = r.get("measured") or {}
+    when = "; ".join(f"{name} {date}" for name, date in measured.items())
+    lines = [f"Measured {r['date']} on {r['machine']}, Python {r['python']}, {r['jobs']} jobs"
+             + (" (QUICK smoke run: not figures)" if r["quick"] else "") + f"; the last run took {r['seconds']} s."
+             + (f" Each figure measured: {when}." if when else "")]
+    for name, table in MARKDOWN.items():
+        if FIGURE_KEYS[name][0] in r:
+            lines += [""] + table(r)
     return "\n".join(lines) + "\n"
 
 
-def plot(curves, report, out):
+def plot(report, out):
+    """quality.png from figure 3's curves and wall.png from figure 1, where the report holds them."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-    for ax, problem in zip(axes, ("Branin", "Hartmann6")):
-        for tool in QUALITY_TOOLS:
-            curve = curves[(problem, tool)]
-            ax.semilogy(range(1, len(curve) + 1), [max(c, 1e-6) for c in curve], label=tool)
-        ax.set_title(f"{problem}: median simple regret")
-        ax.set_xlabel("evaluations")
-    axes[0].legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "quality.png"), dpi=90)
-    fig, ax = plt.subplots(figsize=(6, 3))
-    names = list(report["wall"])
-    ax.barh(names, [report["wall"][n]["wall_s"] for n in names], color="tab:blue")
-    ax.set_xlabel("wall seconds, 40 trials x 0.3 s")
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "wall.png"), dpi=90)
-
+    if "quality_curves" in report:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+        for ax, problem in zip(axes, ("Branin", "Hartmann6")):
+            for tool in QUALITY_TOOLS:
+                curve = report["quality_curves"][f"{problem} / {tool}"]
+                ax.semilogy(range(1, len(curve) + 1), [max(c, 1e-6) for c in curve], label=tool)
+            ax.set_title(f"{problem}: median simple regret")
+            ax.set_xlabel("evaluations")
+        axes[0].legend(fontsize="small")
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "quality.png"), dpi=90)
+    if "wall" in report:
+        fig, ax = plt.subplots(figsize=(6, 3))
+        names = list(report["wall"])
+        ax.barh(names, [report["wall"][n]["wall_s"] for n in names], color="tab:blue")
+        ax.set_xlabel("wall seconds, 40 trials x 0.3 s")
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "wall.png"), dpi=90)
 
 if __name__ == "__main__":
     main()

@@ -20,8 +20,9 @@ Sections (each records os.getloadavg() before and after, since other processes s
   the workers of a round that ends together wait for points made from their results (docs/bayes.md).
 - proposal_cost: one worker, a trivial objective, 300 trials: ms per point at trials 1-50, 100-150 and
   250-300 (mlestar bayes, Optuna TPE).
-- cpu_bound: figure 1 of compare.py (40 trials of a 0.3 s CPU-bound objective on 2 loky workers, median of 3):
-  the Bayesian search's wall time against random search's in the same run, and `proposal_cpu_s`.
+- cpu_bound: figure 1 of compare.py (40 trials of a 0.3 s CPU-bound objective on 2 loky workers, median of 3,
+  the two searches taking turns on a pool started beforehand): the Bayesian search's wall time against random
+  search's in the same run.
 
 `--policies` compares the ways of treating running points (docs/bayes.md) on a simulated clock, with no
 sleeping: trials take 1 +- 0.05 time units, proposals take none, so only the policy differs.
