@@ -324,8 +324,9 @@ def figure_memory(size_mb=200, trials=20, jobs=2):
 
 
 # -- report ---------------------------------------------------------------------------------------------------
-FIGURE_KEYS = {"wall": ("wall",), "overhead": ("overhead",), "quality": ("quality", "quality_curves"),  # what
-               "sklearn": ("sklearn_best", "time_to_target"), "memory": ("memory", "memory_array_mb"),  # each writes
+# each figure, in the order they are measured, and the keys of the report it writes
+FIGURE_KEYS = {"wall": ("wall",), "overhead": ("overhead",), "quality": ("quality", "quality_curves"),
+               "sklearn": ("sklearn_best", "time_to_target"), "memory": ("memory", "memory_array_mb"),
                "efficiency": ("efficiency",), "parallel": ("parallel",), "ablation": ("ablation",)}
 FIGURES = tuple(FIGURE_KEYS)
 
