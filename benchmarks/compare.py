@@ -75,13 +75,17 @@ def _median_iqr(values):
 
 
 # -- figure 1 and 7: wall time, worker utilization, parallel efficiency -------------------------------------
-def warm_pool(jobs):
-    """Start the worker pool before anything is timed, as in a working notebook session: otherwise whichever run
-    comes first pays for it (loky resizes its pool, so every worker count needs its own)."""
+def warm_up(jobs, tools):
+    """Start the worker pool and make each tool's first run before anything is timed, as in a working notebook
+    session: otherwise whichever run comes first pays for the pool (loky resizes its pool, so every worker count
+    needs its own), and each tool's first run for its imports (mlestar-nb's search stack with scikit-optimize:
+    0.7-2 s before the first trial, the slowest of the Bayesian search's three runs of figure 1)."""
     import mlestar_nb
 
     mlestar_nb.tune(lambda p: p["x"], {"x": (0.0, 1.0)}, trials=2 * jobs, jobs=jobs, strategy="random",
                     journal=False, progress=False)
+    for run in tools.values():
+        run(branin, BRANIN_SPACE, 2 * jobs, jobs, 0)
 
 
 def figure_wall(jobs, trials=40, seconds=0.3, tools=None, repeats=1):
@@ -89,7 +93,7 @@ def figure_wall(jobs, trials=40, seconds=0.3, tools=None, repeats=1):
     machine's load falls on all of them alike."""
     rounds = calibrate(seconds)
     tools = tools or peers.TOOLS
-    warm_pool(jobs)
+    warm_up(jobs, tools)
     walls, utils, durations = ({name: [] for name in tools} for _ in range(3))
     for seed in range(repeats):
         for name in (list(tools) if seed % 2 == 0 else list(reversed(tools))):
