@@ -415,8 +415,9 @@ def _fmt(value, digits=3):
 
 
 def _wall_md(r):
-    runs = "one run" if r["quick"] else "median of 3, the tools taking turns"
-    lines = [f"**1. Wall time and worker utilization**, 40 trials of a 0.3 s CPU-bound objective on all cores ({runs})",
+    runs, trials = ("one run", 12) if r["quick"] else ("median of 3, the tools taking turns", 40)
+    lines = [f"**1. Wall time and worker utilization**, {trials} trials of a 0.3 s CPU-bound objective on all cores "
+             f"({runs})",
              "",
              "| tool | wall s | worker utilization | parallel efficiency | median trial s |", "|---|---|---|---|---|"]
     return lines + [f"| {k} | {v['wall_s']} | {v['worker_utilization']:.0%} | {v['parallel_efficiency']:.0%} | "
