@@ -76,14 +76,10 @@ def _median_iqr(values):
 
 # -- figure 1 and 7: wall time, worker utilization, parallel efficiency -------------------------------------
 def warm_up(jobs, tools):
-    """Start the worker pool and make each tool's first run before anything is timed, as in a working notebook
-    session: otherwise whichever run comes first pays for the pool (loky resizes its pool, so every worker count
-    needs its own), and each tool's first run for its imports (mlestar-nb's search stack with scikit-optimize:
-    0.7-2 s before the first trial, the slowest of the Bayesian search's three runs of figure 1)."""
-    import mlestar_nb
-
-    mlestar_nb.tune(lambda p: p["x"], {"x": (0.0, 1.0)}, trials=2 * jobs, jobs=jobs, strategy="random",
-                    journal=False, progress=False)
+    """Make each tool's first run before anything is timed, as in a working notebook session: otherwise whichever
+    run comes first pays for the worker pool it starts (loky resizes its pool, so every worker count needs its
+    own), and each tool's first run for its imports (mlestar-nb's search stack with scikit-optimize: 0.7-2 s
+    before the first trial, the slowest of the Bayesian search's three runs of figure 1)."""
     for run in tools.values():
         run(branin, BRANIN_SPACE, 2 * jobs, jobs, 0)
 

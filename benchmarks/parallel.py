@@ -232,8 +232,8 @@ def cpu_bound(jobs=2, repeats=3):
     tools = {k: peers.TOOLS[k] for k in ("mlestar bayes", "mlestar random")}
     rows = figure_wall(jobs, trials=40, seconds=0.3, tools=tools, repeats=repeats)
     ratio = rows["mlestar bayes"]["wall_s"] / rows["mlestar random"]["wall_s"]
-    return {"load_before": load, "jobs": jobs, "rows": rows, "bayes_over_random_wall": round(ratio, 3),
-            "load_after": _load()}
+    return {"load_before": load, "jobs": jobs, "repeats": repeats, "rows": rows,
+            "bayes_over_random_wall": round(ratio, 3), "load_after": _load()}
 
 
 # -- how the pending-point policy was chosen: a simulated clock ----------------------------------------------
@@ -372,8 +372,9 @@ def markdown(r):
                                                    for k, v in p[tool].items()))
     if "cpu_bound" in r:
         c = r["cpu_bound"]
+        runs = "one run" if c["repeats"] == 1 else f"median of {c['repeats']}"
         lines += ["", f"**2 cores, CPU-bound trials** (figure 1: 40 trials of 0.3 s on {c['jobs']} loky workers, "
-                      f"median of 3; load {c['load_before']} -> {c['load_after']}): bayes wall "
+                      f"{runs}; load {c['load_before']} -> {c['load_after']}): bayes wall "
                       f"{c['rows']['mlestar bayes']['wall_s']} s, random {c['rows']['mlestar random']['wall_s']} s, "
                       f"ratio **{c['bayes_over_random_wall']}**; utilization "
                       f"{c['rows']['mlestar bayes']['worker_utilization']:.0%} / "
