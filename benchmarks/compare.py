@@ -106,7 +106,8 @@ def figure_wall(jobs, trials=40, seconds=0.3, tools=None, repeats=1):
     rows = {}
     for name in tools:
         wall = statistics.median(walls[name])
-        rows[name] = {"wall_s": round(wall, 2), "worker_utilization": round(statistics.median(utils[name]), 3),
+        rows[name] = {"wall_s": round(wall, 2), "wall_s_each": [round(w, 2) for w in walls[name]],
+                      "worker_utilization": round(statistics.median(utils[name]), 3),
                       "parallel_efficiency": round(trials * seconds / (jobs * wall), 3),
                       "trial_s_median": round(statistics.median(durations[name]), 3)}
     return rows

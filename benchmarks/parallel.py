@@ -1,7 +1,7 @@
 """Bayesian search on many workers: utilization, quality at equal evaluations, proposal cost (issue 13).
 
     python benchmarks/parallel.py [--quick] [--seeds N] [--out benchmarks/results] [--only SECTION ...]
-                                  [--workers N ...] [--tools TOOL ...] [--merge]
+                                  [--workers N ...] [--tools TOOL ...] [--repeats N] [--merge]
     python benchmarks/parallel.py --policies      # how the pending-point policy was chosen (simulated clock)
 
 Sections (each records os.getloadavg() before and after, since other processes share the machine):
@@ -20,9 +20,9 @@ Sections (each records os.getloadavg() before and after, since other processes s
   the workers of a round that ends together wait for points made from their results (docs/bayes.md).
 - proposal_cost: one worker, a trivial objective, 300 trials: ms per point at trials 1-50, 100-150 and
   250-300 (mlestar bayes, Optuna TPE).
-- cpu_bound: figure 1 of compare.py (40 trials of a 0.3 s CPU-bound objective on 2 loky workers, median of 3,
-  the two searches taking turns on a pool started beforehand): the Bayesian search's wall time against random
-  search's in the same run.
+- cpu_bound: figure 1 of compare.py (40 trials of a 0.3 s CPU-bound objective on 2 loky workers, median of
+  `--repeats` (3), the two searches taking turns on a pool started beforehand): the Bayesian search's wall time
+  against random search's in the same run, and each turn's ratio.
 
 `--policies` compares the ways of treating running points (docs/bayes.md) on a simulated clock, with no
 sleeping: trials take 1 +- 0.05 time units, proposals take none, so only the policy differs.
@@ -232,8 +232,10 @@ def cpu_bound(jobs=2, repeats=3):
     tools = {k: peers.TOOLS[k] for k in ("mlestar bayes", "mlestar random")}
     rows = figure_wall(jobs, trials=40, seconds=0.3, tools=tools, repeats=repeats)
     ratio = rows["mlestar bayes"]["wall_s"] / rows["mlestar random"]["wall_s"]
+    turns = zip(rows["mlestar bayes"]["wall_s_each"], rows["mlestar random"]["wall_s_each"])
+    each = [round(bayes_s / random_s, 3) for bayes_s, random_s in turns]
     return {"load_before": load, "jobs": jobs, "repeats": repeats, "rows": rows,
-            "bayes_over_random_wall": round(ratio, 3), "load_after": _load()}
+            "bayes_over_random_wall": round(ratio, 3), "ratio_each_run": each, "load_after": _load()}
 
 
 # -- how the pending-point policy was chosen: a simulated clock ----------------------------------------------
@@ -280,7 +282,7 @@ QUALITY_SECTIONS = {"quality": "Simple regret at equal evaluations",   # section
                     "long_trials": "Simple regret at equal evaluations, trials long beside the model's cost"}
 
 
-def run(quick=False, seeds=None, only=SECTIONS, workers=None, tools=QUALITY_TOOLS):
+def run(quick=False, seeds=None, only=SECTIONS, workers=None, tools=QUALITY_TOOLS, repeats=None):
     report = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
               "python": sys.version.split()[0], "quick": quick}
     seeds = seeds or (2 if quick else 5)
@@ -292,7 +294,8 @@ def run(quick=False, seeds=None, only=SECTIONS, workers=None, tools=QUALITY_TOOL
         "long_trials": (f"quality at equal evaluations, 16 workers, {LONG_TRIAL_S} s trials", lambda: quality(
             seeds=seeds, budget=budget, worker_counts=(16,), seconds=LONG_TRIAL_S, tools=tools)),
         "proposal_cost": ("sequential proposal cost", lambda: proposal_cost(100 if quick else 300)),
-        "cpu_bound": ("figure 1, CPU-bound trials on 2 workers", lambda: cpu_bound(repeats=1 if quick else 3)),
+        "cpu_bound": ("figure 1, CPU-bound trials on 2 workers",
+                      lambda: cpu_bound(repeats=1 if quick else repeats or 3)),
     }
     for name in SECTIONS:
         if name in only:
@@ -378,7 +381,9 @@ def markdown(r):
                       f"{c['rows']['mlestar bayes']['wall_s']} s, random {c['rows']['mlestar random']['wall_s']} s, "
                       f"ratio **{c['bayes_over_random_wall']}**; utilization "
                       f"{c['rows']['mlestar bayes']['worker_utilization']:.0%} / "
-                      f"{c['rows']['mlestar random']['worker_utilization']:.0%}"]
+                      f"{c['rows']['mlestar random']['worker_utilization']:.0%}"
+                      + (f"; each run's ratio: {', '.join(map(str, c['ratio_each_run']))}" if "ratio_each_run" in c
+                         else "")]
     if "policies" in r:
         p = r["policies"]
         lines += ["", f"**Pending-point policies** (simulated clock, median simple regret after {p['budget']} "
@@ -392,6 +397,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer seeds and trials: a smoke run, not figures")
     parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=None, help="cpu_bound: runs of each search (3)")
     parser.add_argument("--only", nargs="*", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--workers", nargs="*", type=int, default=None, help="the quality section's worker counts")
     parser.add_argument("--tools", nargs="*", choices=QUALITY_TOOLS, default=list(QUALITY_TOOLS),
@@ -407,7 +413,7 @@ def main(argv=None):
                   "python": sys.version.split()[0], "policies": policies(seeds=args.seeds or 5)}
         name = "policies"
     else:
-        report = run(args.quick, args.seeds, args.only, args.workers, tuple(args.tools))
+        report = run(args.quick, args.seeds, args.only, args.workers, tuple(args.tools), args.repeats)
         name = "parallel"
         if args.merge:
             report = _merged(os.path.join(args.out, f"{name}.json"), report)
